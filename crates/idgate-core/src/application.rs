@@ -1,0 +1,149 @@
+//! Applications (OIDC clients) and their login flows.
+
+use serde::{Deserialize, Serialize};
+
+use crate::UnixTime;
+use crate::otp::OtpPolicy;
+
+/// Step 1 of a login flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FirstFactor {
+    Password,
+    /// Passwordless: identifier first, then a code by SMS.
+    SmsOtp,
+}
+
+/// A code factor usable as step 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecondFactor {
+    SmsOtp,
+    WhatsappOtp,
+}
+
+/// What to do when step 2 needs a mobile number the user does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum MissingMobile {
+    /// Ask for a number, send a code to it, save it as verified once approved.
+    #[default]
+    Enrol,
+    /// Refuse with a clear page.
+    Refuse,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginFlow {
+    pub first: FirstFactor,
+    /// Options for step 2; the user picks, the first is the default. Empty = no step 2.
+    #[serde(default)]
+    pub second: Vec<SecondFactor>,
+    #[serde(default)]
+    pub missing_mobile: MissingMobile,
+    /// Whether a number not yet verified may receive a login code.
+    #[serde(default)]
+    pub allow_unverified_mobile: bool,
+}
+
+impl Default for LoginFlow {
+    /// The seed guide's setup: password, then a code by SMS.
+    fn default() -> Self {
+        Self {
+            first: FirstFactor::Password,
+            second: vec![SecondFactor::SmsOtp],
+            missing_mobile: MissingMobile::Enrol,
+            allow_unverified_mobile: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub id: String,
+    pub client_id: String,
+    /// HMAC of the client secret; `None` for public clients (PKCE only).
+    pub client_secret_hash: Option<String>,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub login_flow: LoginFlow,
+    pub otp_policy: Option<OtpPolicy>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+impl Application {
+    pub fn is_public(&self) -> bool {
+        self.client_secret_hash.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplicationError {
+    #[error("name is empty")]
+    EmptyName,
+    #[error("redirect URI \"{0}\" is not valid: {1}")]
+    BadRedirect(String, &'static str),
+}
+
+/// Checks a redirect URI: absolute, no fragment, https unless it points at loopback
+/// (RFC 8252 native apps and local development) or uses a private-use scheme.
+pub fn validate_redirect_uri(uri: &str) -> Result<(), ApplicationError> {
+    let bad = |why| Err(ApplicationError::BadRedirect(uri.to_string(), why));
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return bad("it must be an absolute URI such as https://app.example.com/callback");
+    };
+    if uri.contains('#') {
+        return bad("it must not contain a fragment (#…)");
+    }
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("it must not contain spaces");
+    }
+    let host = rest
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default()
+        .rsplit('@')
+        .next()
+        .unwrap_or_default();
+    let host_only = if host.starts_with('[') {
+        host.split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or_default().to_string()
+    };
+    match scheme {
+        "https" if !host_only.is_empty() => Ok(()),
+        "http" if ["localhost", "127.0.0.1", "[::1]"].contains(&host_only.as_str()) => Ok(()),
+        "http" => bad("plain http is only allowed for localhost, 127.0.0.1 and [::1]; use https"),
+        "https" => bad("it has no host"),
+        s if s.contains('.')
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".+-".contains(c)) =>
+        {
+            Ok(())
+        }
+        _ => bad("the scheme must be https (or http for loopback, or a reverse-domain app scheme)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris() {
+        assert!(validate_redirect_uri("https://shop.example.com/cb").is_ok());
+        assert!(validate_redirect_uri("http://127.0.0.1:9000/cb").is_ok());
+        assert!(validate_redirect_uri("http://localhost/cb").is_ok());
+        assert!(validate_redirect_uri("com.example.app://cb").is_ok());
+        assert!(validate_redirect_uri("http://shop.example.com/cb").is_err());
+        assert!(validate_redirect_uri("https://shop.example.com/cb#x").is_err());
+        assert!(validate_redirect_uri("/cb").is_err());
+        assert!(validate_redirect_uri("javascript://x").is_err());
+    }
+}

@@ -1,0 +1,9 @@
+//! One-time codes: the policy that shapes them, their generation, and a verification's life.
+
+pub mod code;
+pub mod policy;
+pub mod verification;
+
+pub use code::{generate_code, normalise_input};
+pub use policy::{OtpPolicy, PolicyError, ResendCode};
+pub use verification::{Channel, Purpose, Verification, VerificationStatus};

@@ -1,0 +1,194 @@
+//! Phone numbers: parsed and normalised to E.164 with libphonenumber's metadata.
+
+use std::fmt;
+
+use phonenumber::{Mode, PhoneNumber as Parsed, country};
+use serde::{Deserialize, Serialize};
+
+/// A valid phone number in E.164 form (`+14155550100`).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PhoneNumber(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("the phone number is empty")]
+    Empty,
+    #[error(
+        "\"{0}\" has no country code and no default region is configured: write it in international form (+country code …) or set phone.default_region"
+    )]
+    NoRegion(String),
+    #[error("the default region \"{0}\" is not an ISO 3166 country code (e.g. US, LK, IN)")]
+    BadRegion(String),
+    #[error("\"{0}\" is not a phone number: {1}")]
+    Unparsable(String, String),
+    #[error("\"{0}\" is not a valid phone number for its country (check the number of digits)")]
+    Invalid(String),
+    #[error("\"{0}\" is a {1} number; one-time codes cannot be sent to it")]
+    RefusedType(String, &'static str),
+}
+
+/// Parses a region code such as `US` or `lk`.
+pub fn parse_region(region: &str) -> Result<country::Id, PhoneError> {
+    region
+        .trim()
+        .to_ascii_uppercase()
+        .parse::<country::Id>()
+        .map_err(|_| PhoneError::BadRegion(region.to_string()))
+}
+
+impl PhoneNumber {
+    /// Parses user input. Numbers without `+` are read in `default_region`.
+    /// Premium-rate and shared-cost numbers are refused: a code sent there costs the
+    /// operator money and can be used to pump SMS revenue.
+    pub fn parse(input: &str, default_region: Option<&str>) -> Result<Self, PhoneError> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(PhoneError::Empty);
+        }
+        let shown = trimmed.to_string();
+        let international = trimmed.starts_with('+') || trimmed.starts_with("00");
+        let region = match default_region {
+            Some(r) if !r.trim().is_empty() => Some(parse_region(r)?),
+            _ => None,
+        };
+        if !international && region.is_none() {
+            return Err(PhoneError::NoRegion(shown));
+        }
+        if !trimmed
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        {
+            return Err(PhoneError::Unparsable(
+                shown,
+                "only digits, spaces, +, -, ( ) and . are allowed".into(),
+            ));
+        }
+        let parsed: Parsed = phonenumber::parse(region, trimmed)
+            .map_err(|e| PhoneError::Unparsable(shown.clone(), e.to_string()))?;
+        if !phonenumber::is_valid(&parsed) {
+            return Err(PhoneError::Invalid(shown));
+        }
+        use phonenumber::metadata::DATABASE;
+        let kind = parsed.number_type(&DATABASE);
+        match kind {
+            phonenumber::Type::PremiumRate => {
+                return Err(PhoneError::RefusedType(shown, "premium-rate"));
+            }
+            phonenumber::Type::SharedCost => {
+                return Err(PhoneError::RefusedType(shown, "shared-cost"));
+            }
+            _ => {}
+        }
+        Ok(Self(parsed.format().mode(Mode::E164).to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// For logs and audit: country code and the last two digits (`+9477•••••53`).
+    pub fn masked(&self) -> String {
+        mask_for_logs(&self.0)
+    }
+
+    /// For people: only the last four digits (`••••••2453`), as sign-in pages show it.
+    pub fn masked_last4(&self) -> String {
+        let digits: Vec<char> = self.0.chars().filter(|c| c.is_ascii_digit()).collect();
+        let keep = digits.len().min(4);
+        let mut out: String = "•".repeat(6);
+        out.extend(&digits[digits.len() - keep..]);
+        out
+    }
+}
+
+/// Masks any E.164-ish string for logs: keeps `+` and the first four digits, and the
+/// last two digits (`+9477•••••53`). Short strings are masked whole.
+pub fn mask_for_logs(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    if chars.len() <= 8 {
+        return "•".repeat(chars.len());
+    }
+    let head: String = chars[..5].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}{}{tail}", "•".repeat(chars.len() - 7))
+}
+
+impl TryFrom<String> for PhoneNumber {
+    type Error = PhoneError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value, None)
+    }
+}
+
+impl From<PhoneNumber> for String {
+    fn from(p: PhoneNumber) -> String {
+        p.0
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    /// Display is masked on purpose: a number formatted into a log line never leaks.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhoneNumber({})", self.masked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_international_and_national() {
+        let p = PhoneNumber::parse("+1 415 555 0100", None);
+        assert_eq!(p.map(|p| p.0), Ok("+14155550100".to_string()));
+        let p = PhoneNumber::parse("(415) 555-0100", Some("us"));
+        assert_eq!(p.map(|p| p.0), Ok("+14155550100".to_string()));
+        let p = PhoneNumber::parse("077 123 4567", Some("LK"));
+        assert_eq!(p.map(|p| p.0), Ok("+94771234567".to_string()));
+    }
+
+    #[test]
+    fn refuses_bad_numbers() {
+        assert!(matches!(
+            PhoneNumber::parse("+1 555", None),
+            Err(PhoneError::Invalid(_) | PhoneError::Unparsable(..))
+        ));
+        assert!(matches!(
+            PhoneNumber::parse("12ab", Some("US")),
+            Err(PhoneError::Unparsable(..))
+        ));
+        assert!(matches!(
+            PhoneNumber::parse("4155550100", None),
+            Err(PhoneError::NoRegion(_))
+        ));
+        // UK premium rate (09xx) and US premium rate (900).
+        assert!(matches!(
+            PhoneNumber::parse("+44 909 879 0000", None),
+            Err(PhoneError::RefusedType(_, "premium-rate"))
+        ));
+        assert!(matches!(
+            PhoneNumber::parse("+1 900 555 0199", None),
+            Err(PhoneError::RefusedType(_, "premium-rate"))
+        ));
+    }
+
+    #[test]
+    fn masks() {
+        let p = PhoneNumber::parse("+94771232453", None).map(|p| (p.masked(), p.masked_last4()));
+        assert_eq!(
+            p,
+            Ok(("+9477•••••53".to_string(), "••••••2453".to_string()))
+        );
+        assert_eq!(
+            format!("{}", PhoneNumber("+14155550100".into())),
+            "+1415•••••00"
+        );
+    }
+}
