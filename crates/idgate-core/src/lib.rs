@@ -7,6 +7,7 @@ pub mod audit;
 pub mod clock;
 pub mod crypto;
 pub mod message;
+pub mod notifier;
 pub mod otp;
 pub mod password;
 pub mod phone;

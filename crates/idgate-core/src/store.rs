@@ -69,6 +69,11 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
+    /// Brings the schema up to date; safe to run again and from several nodes at once.
+    /// The default does nothing, for stores without a schema (in-memory test fakes).
+    async fn migrate(&self) -> StoreResult<()> {
+        Ok(())
+    }
 
     // Users
     async fn create_user(&self, user: &NewUser, now: UnixTime) -> StoreResult<User>;

@@ -1,1 +1,36 @@
-// skeleton
+//! idgate's outgoing messages: what a one-time code message says, and how it leaves.
+//!
+//! - [`message_template`]: the operator's texts per channel and locale (WSO2's placeholders),
+//!   rendering, redaction for the message log, and SMS part counting.
+//! - [`payload_template`]: the custom provider's request — WSO2's payload template with
+//!   proper escaping and save-time validation, URL templates and header lists.
+//! - [`provider`]: the sending port every provider implements, and the dev-outbox provider.
+//! - [`outbox`]: the in-memory fake phone behind the dev-outbox provider.
+//! - [`dispatcher`]: idgate-core's `Notifier`: renders the channel's text, sends it through
+//!   the channel's providers and records it (code redacted) in the message log.
+//!
+//! Codes never leave this crate in a log line: `Debug` output of every type that holds one
+//! redacts it, and error reasons are scrubbed of codes and full numbers.
+
+mod placeholder;
+
+pub mod dispatcher;
+pub mod message_template;
+pub mod outbox;
+pub mod payload_template;
+pub mod provider;
+
+pub use message_template::{
+    DEFAULT_LOCALE, DEFAULT_SMS_TEXT, DEFAULT_WHATSAPP_TEXT, Encoding, MessageContext,
+    MessagePlaceholder, MessageTemplate, Preview, REDACTED_CODE, SegmentInfo, TemplateCatalog,
+    TemplateError, default_template, normalise_locale, preview, segments,
+};
+pub use outbox::{DEFAULT_OUTBOX_CAPACITY, DevOutbox, OutboxEntry, SharedOutbox};
+pub use payload_template::{
+    ContentType, PayloadError, PayloadPlaceholder, PayloadTemplate, PayloadValues, UrlTemplate,
+    parse_header_pairs, parse_headers,
+};
+pub use provider::{
+    DevOutboxProvider, OutgoingMessage, Provider, SendError, SendReceipt, is_retryable_status,
+    scrub,
+};

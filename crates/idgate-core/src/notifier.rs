@@ -1,0 +1,65 @@
+//! The delivery port: the OTP engine hands a code to a [`Notifier`], which renders the
+//! channel's message template and sends it through the channel's providers
+//! (`idgate-notify` implements it).
+
+use async_trait::async_trait;
+
+use crate::otp::Channel;
+use crate::phone::PhoneNumber;
+
+/// One code to deliver.
+#[derive(Clone)]
+pub struct Delivery<'a> {
+    pub verification_id: &'a str,
+    pub channel: Channel,
+    /// Channels the caller accepts if `channel` cannot deliver (channel fallback).
+    pub fallback: Option<Channel>,
+    pub to: &'a PhoneNumber,
+    pub code: &'a str,
+    pub expiry_minutes: u32,
+    pub application_name: Option<&'a str>,
+    pub user_name: Option<&'a str>,
+    pub locale: Option<&'a str>,
+}
+
+impl std::fmt::Debug for Delivery<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("verification_id", &self.verification_id)
+            .field("channel", &self.channel)
+            .field("to", &self.to)
+            .field("code", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the code went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// The channel that carried it (differs from the requested one after a fallback).
+    pub channel: Channel,
+    pub message_id: String,
+    pub provider: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("the {0} channel has no provider configured")]
+    NoProvider(Channel),
+    #[error("the {0} channel is disabled")]
+    ChannelDisabled(Channel),
+    /// Every provider was tried; `reason` is the last provider's own reason (never the
+    /// code or the full number).
+    #[error("no provider could send the {channel} message: {reason}")]
+    AllFailed { channel: Channel, reason: String },
+    #[error("delivery failed: {0}")]
+    Internal(String),
+}
+
+#[async_trait]
+pub trait Notifier: Send + Sync + 'static {
+    async fn deliver(&self, delivery: Delivery<'_>) -> Result<Delivered, DeliveryError>;
+    /// Whether `channel` has at least one provider (a disabled channel is refused up
+    /// front with a 4xx instead of a failed verification).
+    async fn channel_enabled(&self, channel: Channel) -> bool;
+}

@@ -1,0 +1,348 @@
+//! The OTP engine: issues codes, hands them to the notifier, checks submissions.
+//!
+//! Guarantees (held by the store's conditional updates, so they hold across processes):
+//! a code is approved at most once; wrong submissions beyond `max_attempts` are never
+//! counted and the code is dead after them; a resend inside the cooldown is refused.
+
+use std::sync::Arc;
+
+use crate::application::Application;
+use crate::clock::SharedClock;
+use crate::crypto::{CryptoError, Keys, ct_eq};
+use crate::notifier::{Delivered, Delivery, DeliveryError, Notifier};
+use crate::otp::code::{generate_code, normalise_input};
+use crate::otp::policy::{OtpPolicy, ResendCode};
+use crate::otp::verification::{Channel, Purpose, Verification, VerificationStatus};
+use crate::phone::PhoneNumber;
+use crate::store::{Resend, Store, StoreError};
+use crate::{UnixTime, new_id};
+
+/// The settings key holding the global policy.
+pub const POLICY_SETTING: &str = "otp_policy";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OtpError {
+    #[error("verification not found")]
+    NotFound,
+    #[error("the verification is {} and can no longer be used", .0.as_str())]
+    NotPending(VerificationStatus),
+    #[error("no more resends are allowed for this verification (limit {0})")]
+    ResendLimit(u32),
+    #[error("a new code can be sent in {0} seconds")]
+    Cooldown(i64),
+    #[error("the {0} channel is not enabled: configure a provider for it first")]
+    ChannelDisabled(Channel),
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("the stored OTP policy is invalid: {0}")]
+    Policy(String),
+}
+
+/// A request to issue a code.
+#[derive(Debug, Clone)]
+pub struct Issue<'a> {
+    pub application: Option<&'a Application>,
+    pub user_id: Option<&'a str>,
+    pub user_name: Option<&'a str>,
+    pub locale: Option<&'a str>,
+    pub purpose: Purpose,
+    pub channel: Channel,
+    pub fallback: Option<Channel>,
+    pub to: &'a PhoneNumber,
+}
+
+/// A verification that has just been (re)sent.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub verification: Verification,
+    pub delivered: Delivered,
+}
+
+/// What a submitted code did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckOutcome {
+    pub status: VerificationStatus,
+    pub attempts_left: u32,
+}
+
+#[derive(Clone)]
+pub struct OtpEngine {
+    store: Arc<dyn Store>,
+    keys: Arc<Keys>,
+    clock: SharedClock,
+    notifier: Arc<dyn Notifier>,
+}
+
+impl std::fmt::Debug for OtpEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OtpEngine")
+    }
+}
+
+impl OtpEngine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: Arc<Keys>,
+        clock: SharedClock,
+        notifier: Arc<dyn Notifier>,
+    ) -> Self {
+        Self {
+            store,
+            keys,
+            clock,
+            notifier,
+        }
+    }
+
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    /// The global policy (defaults until an admin saves one).
+    pub async fn global_policy(&self) -> Result<OtpPolicy, OtpError> {
+        match self.store.get_setting(POLICY_SETTING).await? {
+            None => Ok(OtpPolicy::default()),
+            Some(v) => serde_json::from_value(v).map_err(|e| OtpError::Policy(e.to_string())),
+        }
+    }
+
+    /// The policy in force for an application: its override, else the global one.
+    pub async fn policy_for(&self, app: Option<&Application>) -> Result<OtpPolicy, OtpError> {
+        match app.and_then(|a| a.otp_policy.clone()) {
+            Some(p) => Ok(p),
+            None => self.global_policy().await,
+        }
+    }
+
+    /// Issues a code and delivers it. If no provider could send it, the verification is
+    /// recorded as `failed` and the error says why — never a silent "sent".
+    pub async fn issue(&self, req: Issue<'_>) -> Result<Issued, OtpError> {
+        if !self.notifier.channel_enabled(req.channel).await {
+            return Err(OtpError::ChannelDisabled(req.channel));
+        }
+        let policy = self.policy_for(req.application).await?;
+        let now = self.clock.now();
+        let id = new_id();
+        let code = generate_code(policy.length, policy.alphanumeric)?;
+        let verification = Verification {
+            id: id.clone(),
+            application_id: req.application.map(|a| a.client_id.clone()),
+            user_id: req.user_id.map(str::to_string),
+            purpose: req.purpose,
+            channel: req.channel,
+            destination: req.to.as_str().to_string(),
+            code_hmac: self.keys.code_hmac(&id, &code),
+            code_ciphertext: self.ciphertext_if_needed(&policy, &id, &code)?,
+            status: VerificationStatus::Pending,
+            attempts: 0,
+            max_attempts: policy.max_attempts,
+            resends: 0,
+            max_resends: policy.max_resends,
+            resend_cooldown: policy.resend_cooldown,
+            created_at: now,
+            updated_at: now,
+            expires_at: now + i64::from(policy.expiry),
+            last_sent_at: now,
+            finished_at: None,
+        };
+        self.store
+            .insert_verification(&verification, &req.to.masked())
+            .await?;
+        let delivery = Delivery {
+            verification_id: &id,
+            channel: req.channel,
+            fallback: req.fallback,
+            to: req.to,
+            code: &code,
+            expiry_minutes: policy.expiry_minutes(),
+            application_name: req.application.map(|a| a.name.as_str()),
+            user_name: req.user_name,
+            locale: req.locale,
+        };
+        match self.notifier.deliver(delivery).await {
+            Ok(delivered) => Ok(Issued {
+                verification,
+                delivered,
+            }),
+            Err(e) => {
+                self.store
+                    .finish_verification(&id, VerificationStatus::Failed, self.clock.now())
+                    .await?;
+                Err(OtpError::Delivery(e))
+            }
+        }
+    }
+
+    /// Checks a submitted code. Wrong codes count against the verification; the code is
+    /// compared as an HMAC in constant time and approved by one conditional update.
+    pub async fn check(&self, id: &str, input: &str) -> Result<CheckOutcome, OtpError> {
+        let v = self.load(id).await?;
+        let now = self.clock.now();
+        if let Some(done) = self.settle_if_over(&v, now).await? {
+            return Ok(done);
+        }
+        let candidate = self.keys.code_hmac(id, &normalise_input(input));
+        if ct_eq(&candidate, &v.code_hmac) {
+            if self
+                .store
+                .approve_verification(id, &v.code_hmac, now)
+                .await?
+            {
+                return Ok(CheckOutcome {
+                    status: VerificationStatus::Approved,
+                    attempts_left: v.attempts_left(),
+                });
+            }
+            // Someone else finished it first (another submit, a resend, expiry).
+            return self.current_outcome(id, now).await;
+        }
+        match self.store.record_failed_attempt(id, now).await? {
+            Some(f) => Ok(CheckOutcome {
+                status: f.status,
+                attempts_left: v.max_attempts.saturating_sub(f.attempts),
+            }),
+            None => self.current_outcome(id, now).await,
+        }
+    }
+
+    /// Sends the code again (a new one unless the policy says `same`), respecting the
+    /// cooldown and the resend limit.
+    pub async fn resend(
+        &self,
+        id: &str,
+        application: Option<&Application>,
+        user_name: Option<&str>,
+        locale: Option<&str>,
+    ) -> Result<Issued, OtpError> {
+        let v = self.load(id).await?;
+        let now = self.clock.now();
+        self.resend_allowed(&v, now)?;
+        let policy = self.policy_for(application).await?;
+        let code = match (policy.resend_code, &v.code_ciphertext) {
+            (ResendCode::Same, Some(ct)) => String::from_utf8(self.keys.decrypt(ct, id)?)
+                .map_err(|_| OtpError::Crypto(CryptoError::Decrypt))?,
+            _ => generate_code(policy.length, policy.alphanumeric)?,
+        };
+        let same = matches!(policy.resend_code, ResendCode::Same) && v.code_ciphertext.is_some();
+        let resend = Resend {
+            code_hmac: (!same).then(|| self.keys.code_hmac(id, &code)),
+            code_ciphertext: if same {
+                None
+            } else {
+                self.ciphertext_if_needed(&policy, id, &code)?
+            },
+            expires_at: now + i64::from(policy.expiry),
+        };
+        if !self.store.apply_resend(id, &resend, now).await? {
+            // Lost a race with another resend or a finish: say which rule now applies.
+            let v = self.load(id).await?;
+            self.resend_allowed(&v, now)?;
+            return Err(OtpError::Cooldown(v.resend_wait(now).max(1)));
+        }
+        let to = PhoneNumber::parse(&v.destination, None)
+            .map_err(|e| OtpError::Store(StoreError::Corrupt(e.to_string())))?;
+        let delivery = Delivery {
+            verification_id: id,
+            channel: v.channel,
+            fallback: None,
+            to: &to,
+            code: &code,
+            expiry_minutes: policy.expiry_minutes(),
+            application_name: application.map(|a| a.name.as_str()),
+            user_name,
+            locale,
+        };
+        let delivered = self.notifier.deliver(delivery).await?;
+        let verification = self.load(id).await?;
+        Ok(Issued {
+            verification,
+            delivered,
+        })
+    }
+
+    /// Cancels a pending verification.
+    pub async fn cancel(&self, id: &str) -> Result<VerificationStatus, OtpError> {
+        let now = self.clock.now();
+        if self
+            .store
+            .finish_verification(id, VerificationStatus::Canceled, now)
+            .await?
+        {
+            return Ok(VerificationStatus::Canceled);
+        }
+        let v = self.load(id).await?;
+        Err(OtpError::NotPending(v.effective_status(now)))
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Verification, OtpError> {
+        self.load(id).await
+    }
+
+    async fn load(&self, id: &str) -> Result<Verification, OtpError> {
+        self.store
+            .get_verification(id)
+            .await?
+            .ok_or(OtpError::NotFound)
+    }
+
+    fn resend_allowed(&self, v: &Verification, now: UnixTime) -> Result<(), OtpError> {
+        let status = v.effective_status(now);
+        if status != VerificationStatus::Pending {
+            return Err(OtpError::NotPending(status));
+        }
+        if v.resends >= v.max_resends {
+            return Err(OtpError::ResendLimit(v.max_resends));
+        }
+        let wait = v.resend_wait(now);
+        if wait > 0 {
+            return Err(OtpError::Cooldown(wait));
+        }
+        Ok(())
+    }
+
+    /// If the verification can no longer accept a code, returns its final outcome
+    /// (writing `expired` when the clock has passed its expiry).
+    async fn settle_if_over(
+        &self,
+        v: &Verification,
+        now: UnixTime,
+    ) -> Result<Option<CheckOutcome>, OtpError> {
+        let status = v.effective_status(now);
+        if status == VerificationStatus::Pending {
+            return Ok(None);
+        }
+        if status == VerificationStatus::Expired && v.status == VerificationStatus::Pending {
+            self.store
+                .finish_verification(&v.id, VerificationStatus::Expired, now)
+                .await?;
+        }
+        Ok(Some(CheckOutcome {
+            status,
+            attempts_left: v.attempts_left(),
+        }))
+    }
+
+    async fn current_outcome(&self, id: &str, now: UnixTime) -> Result<CheckOutcome, OtpError> {
+        let v = self.load(id).await?;
+        Ok(CheckOutcome {
+            status: v.effective_status(now),
+            attempts_left: v.attempts_left(),
+        })
+    }
+
+    fn ciphertext_if_needed(
+        &self,
+        policy: &OtpPolicy,
+        id: &str,
+        code: &str,
+    ) -> Result<Option<Vec<u8>>, OtpError> {
+        match policy.resend_code {
+            ResendCode::Same => Ok(Some(self.keys.encrypt(code.as_bytes(), id)?)),
+            ResendCode::New => Ok(None),
+        }
+    }
+}

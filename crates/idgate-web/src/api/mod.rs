@@ -1,0 +1,25 @@
+//! The JSON APIs under `/api/v1`.
+
+pub mod otp_settings;
+pub mod verifications;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(verifications::router())
+        .merge(otp_settings::router())
+}
+
+/// RFC 3339 text for a unix time (API responses show times this way).
+pub fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

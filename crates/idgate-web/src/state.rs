@@ -1,0 +1,38 @@
+//! What every handler can reach. Passed in by the binary, never global.
+
+use std::sync::Arc;
+
+use idgate_core::clock::SharedClock;
+use idgate_core::crypto::Keys;
+use idgate_core::otp::OtpEngine;
+use idgate_core::store::Store;
+use idgate_notify::outbox::DevOutbox;
+
+/// Settings the web layer needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// The public base URL (OIDC issuer).
+    pub issuer: String,
+    pub dev_mode: bool,
+    /// Region for phone numbers typed without a country code.
+    pub default_region: Option<String>,
+    pub body_limit_bytes: usize,
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<Keys>,
+    pub clock: SharedClock,
+    pub otp: OtpEngine,
+    /// Present when the dev outbox is enabled; its pages are mounted only then.
+    pub outbox: Option<Arc<DevOutbox>>,
+    pub settings: Arc<WebSettings>,
+}
+
+impl AppState {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}

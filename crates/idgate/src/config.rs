@@ -1,0 +1,424 @@
+//! idgate's one typed configuration: `idgate.toml`, then `IDGATE_*` environment
+//! variables (`__` between levels), then `IDGATE_…_FILE` variables whose value is a
+//! file to read (for secrets). Unknown keys are errors; every value is validated at
+//! start with a message naming the key and the fix.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use idgate_core::password::Argon2Params;
+use idgate_core::phone::parse_region;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Where to look for a config file when none is named.
+pub const DEFAULT_CONFIG_FILE: &str = "idgate.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Generated master secret, dev outbox, demo data, relaxed cookies. Loudly logged.
+    #[default]
+    Dev,
+    Production,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `dev` or `production`.
+    pub mode: Mode,
+    /// Where idgate keeps its SQLite database and (in dev mode) its generated master key.
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub secrets: SecretsConfig,
+    pub log: LogConfig,
+    pub phone: PhoneConfig,
+    pub password: Argon2Params,
+    pub dev_outbox: DevOutboxConfig,
+    pub verifications: VerificationsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Dev,
+            data_dir: PathBuf::from("./idgate-data"),
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            secrets: SecretsConfig::default(),
+            log: LogConfig::default(),
+            phone: PhoneConfig::default(),
+            password: Argon2Params::default(),
+            dev_outbox: DevOutboxConfig::default(),
+            verifications: VerificationsConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The public base URL: the OIDC issuer and the base of every link idgate sends.
+    pub issuer: String,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Longest a request may take, in seconds (provider sends have their own deadline inside it).
+    pub request_timeout_secs: u64,
+    /// On SIGTERM/SIGINT, how long in-flight requests may run before the process exits.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            issuer: "http://127.0.0.1:8080".into(),
+            body_limit_bytes: 64 * 1024,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`. Unset: `sqlite://<data_dir>/idgate.db`.
+    pub url: Option<Secret>,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// At least 32 bytes; keys for code HMACs and encryption are derived from it.
+    /// Prefer `master_secret_file` or `IDGATE_SECRETS__MASTER_SECRET_FILE`.
+    pub master_secret: Option<Secret>,
+    /// A file holding the master secret.
+    pub master_secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `idgate=debug,sqlx=warn`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PhoneConfig {
+    /// ISO 3166 region for numbers typed without `+country` (e.g. `US`, `LK`). Unset:
+    /// numbers must be international.
+    pub default_region: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevOutboxConfig {
+    /// The dev outbox (`/dev/outbox`) as the SMS and WhatsApp provider. Unset: on in dev
+    /// mode, off in production (where turning it on must be explicit).
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerificationsConfig {
+    /// How long finished verifications stay before being moved to the history table (seconds).
+    pub retention_secs: u64,
+    /// How often the sweeper runs (seconds).
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for VerificationsConfig {
+    fn default() -> Self {
+        Self {
+            retention_secs: 7 * 24 * 3600,
+            sweep_interval_secs: 60,
+        }
+    }
+}
+
+/// A secret config value: read from config, never written back out (it serialises as
+/// `"[set]"`, so `idgate config check` and debug output cannot leak it).
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub SecretString);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        use secrecy::ExposeSecret;
+        self.0.expose_secret()
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[set]")
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[set]")
+    }
+}
+
+/// A configuration problem, written for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads from `path` (or `idgate.toml` if it exists), the environment, and `*_FILE`
+    /// variables; then validates.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    /// [`Config::load`] with an explicit environment (tests).
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match path {
+            Some(p) => {
+                if !p.is_file() {
+                    return Err(ConfigError(format!(
+                        "config file {} does not exist or is not a file",
+                        p.display()
+                    )));
+                }
+                figment = figment.merge(Toml::file(p));
+            }
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+                figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE));
+            }
+            None => {}
+        }
+        let (plain, files) = split_env(env)?;
+        // `__` separates levels: IDGATE_SERVER__LISTEN is server.listen. File values are
+        // merged last so a secret from a file wins over one from a plain variable.
+        for (key, raw) in plain {
+            let dotted = key.replace("__", ".");
+            figment = figment.merge(Serialized::default(&dotted, env_value(&raw)));
+        }
+        // File contents are secrets: always strings, never reinterpreted as numbers.
+        for (key, content) in files {
+            let dotted = key.replace("__", ".");
+            figment = figment.merge(Serialized::default(&dotted, content));
+        }
+        let config: Config = figment.extract().map_err(describe_figment_error)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value that serde cannot check alone.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = url::Url::parse(&self.server.issuer).map_err(|e| {
+            ConfigError(format!(
+                "server.issuer = \"{}\" is not a URL ({e}); set it to the public base URL, e.g. https://id.example.com",
+                self.server.issuer
+            ))
+        })?;
+        if !matches!(issuer.scheme(), "http" | "https")
+            || issuer.query().is_some()
+            || issuer.fragment().is_some()
+            || issuer.host_str().is_none()
+        {
+            return Err(ConfigError(format!(
+                "server.issuer = \"{}\" must be an http(s) URL with a host and no query or fragment",
+                self.server.issuer
+            )));
+        }
+        if self.mode == Mode::Production && issuer.scheme() != "https" {
+            return Err(ConfigError(format!(
+                "server.issuer = \"{}\" must use https in production mode (browsers drop Secure cookies on http)",
+                self.server.issuer
+            )));
+        }
+        if self.server.body_limit_bytes < 1024 {
+            return Err(ConfigError(
+                "server.body_limit_bytes must be at least 1024".into(),
+            ));
+        }
+        if self.server.request_timeout_secs == 0 {
+            return Err(ConfigError(
+                "server.request_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError(
+                "database.max_connections must be at least 1".into(),
+            ));
+        }
+        if let Some(url) = &self.database.url {
+            let u = url.expose();
+            if !(u.starts_with("sqlite:")
+                || u.starts_with("postgres://")
+                || u.starts_with("postgresql://"))
+            {
+                return Err(ConfigError(
+                    "database.url must start with sqlite:// or postgres:// (the value is not shown: it may hold a password)".into(),
+                ));
+            }
+        }
+        if let Some(region) = &self.phone.default_region {
+            parse_region(region).map_err(|e| ConfigError(format!("phone.default_region: {e}")))?;
+        }
+        self.password.validate().map_err(|e| {
+            ConfigError(format!(
+                "password: {e} (memory_kib ≥ 8×parallelism, iterations ≥ 1, parallelism ≥ 1)"
+            ))
+        })?;
+        if self.secrets.master_secret.is_some() && self.secrets.master_secret_file.is_some() {
+            return Err(ConfigError(
+                "set only one of secrets.master_secret and secrets.master_secret_file".into(),
+            ));
+        }
+        if let Some(f) = &self.secrets.master_secret_file {
+            std::fs::metadata(f).map_err(|e| {
+                ConfigError(format!(
+                    "secrets.master_secret_file = {}: cannot read it ({e})",
+                    f.display()
+                ))
+            })?;
+        }
+        if self.mode == Mode::Production
+            && self.secrets.master_secret.is_none()
+            && self.secrets.master_secret_file.is_none()
+        {
+            return Err(ConfigError(
+                "production mode needs a master secret: set secrets.master_secret_file (or IDGATE_SECRETS__MASTER_SECRET_FILE) to a file holding at least 32 random bytes, e.g. from `openssl rand -hex 32`".into(),
+            ));
+        }
+        if self.verifications.sweep_interval_secs == 0 {
+            return Err(ConfigError(
+                "verifications.sweep_interval_secs must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the dev outbox is the provider.
+    pub fn dev_outbox_enabled(&self) -> bool {
+        self.dev_outbox.enabled.unwrap_or(self.mode == Mode::Dev)
+    }
+
+    /// The database URL in force (the default SQLite file under the data dir when unset).
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(u) => u.expose().to_string(),
+            None => format!("sqlite://{}", self.data_dir.join("idgate.db").display()),
+        }
+    }
+}
+
+/// Splits `IDGATE_*` variables into plain values and `*_FILE` values (already read).
+/// Variables that configure tooling rather than the server (`IDGATE_CONFIG`,
+/// `IDGATE_TEST_*`, `IDGATE_LOG`) are not config keys.
+#[allow(clippy::type_complexity)]
+fn split_env(
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>), ConfigError> {
+    let mut plain = Vec::new();
+    let mut files = Vec::new();
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix("IDGATE_") else {
+            continue;
+        };
+        if rest == "CONFIG" || rest.starts_with("TEST_") || rest == "LOG" || rest.is_empty() {
+            continue;
+        }
+        // A `*_FILE` variable names a file; a key that itself ends in `_file` (like
+        // secrets.master_secret_file) is a path, not a file to read, so it stays plain.
+        if let Some(key) = rest.strip_suffix("_FILE")
+            && !is_path_key(rest)
+        {
+            let content = std::fs::read_to_string(&value).map_err(|e| {
+                ConfigError(format!(
+                    "{name} = {value}: cannot read the file ({e}); point it at a readable file holding the value"
+                ))
+            })?;
+            files.push((
+                key.to_lowercase(),
+                content.trim_end_matches(['\n', '\r']).to_string(),
+            ));
+        } else {
+            plain.push((rest.to_lowercase(), value));
+        }
+    }
+    Ok((plain, files))
+}
+
+/// Config keys whose name ends in `_file` and whose value is a path.
+fn is_path_key(rest: &str) -> bool {
+    rest.eq_ignore_ascii_case("SECRETS__MASTER_SECRET_FILE")
+}
+
+/// Parses an environment value the way figment's own `Env` provider does (numbers and
+/// booleans become typed; everything else stays a string).
+fn env_value(raw: &str) -> figment::value::Value {
+    raw.parse::<figment::value::Value>()
+        .unwrap_or_else(|_| figment::value::Value::from(raw.to_string()))
+}
+
+fn describe_figment_error(e: figment::Error) -> ConfigError {
+    let mut msgs = Vec::new();
+    for err in e {
+        let key = err.path.join(".");
+        let source = err
+            .metadata
+            .as_ref()
+            .map(|m| format!(" (from {})", m.name))
+            .unwrap_or_default();
+        let what = err.kind.to_string();
+        let fix = if what.contains("unknown field") {
+            " — remove it or check its spelling against docs/configuration.md"
+        } else {
+            " — see docs/configuration.md for the accepted values"
+        };
+        if key.is_empty() {
+            msgs.push(format!("{what}{source}{fix}"));
+        } else {
+            msgs.push(format!("{key}: {what}{source}{fix}"));
+        }
+    }
+    ConfigError(msgs.join("; "))
+}

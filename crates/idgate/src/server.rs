@@ -1,0 +1,180 @@
+//! `idgate serve`: wires the store, the OTP engine, the notifier and the web router,
+//! then serves until told to stop, letting in-flight requests finish.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use idgate_core::clock::{SharedClock, SystemClock};
+use idgate_core::otp::OtpEngine;
+use idgate_notify::dispatcher::Dispatcher;
+use idgate_notify::outbox::DevOutbox;
+use idgate_web::{AppState, WebSettings};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, Mode};
+use crate::runtime::Runtime;
+
+/// How many messages the dev outbox keeps.
+const OUTBOX_CAPACITY: usize = 500;
+
+/// Knobs tests turn; production uses the defaults.
+#[derive(Default)]
+pub struct ServeOptions {
+    pub clock: Option<SharedClock>,
+}
+
+/// A server that is accepting connections.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, and waits for the server to end.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.task.await.context("server task")?
+    }
+
+    /// Waits until the server ends on its own.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task")?
+    }
+
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Running> {
+    let clock: SharedClock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
+    if config.mode == Mode::Dev {
+        tracing::warn!(
+            "DEV MODE: generated secrets, dev outbox and relaxed cookies are on. Set mode = \"production\" before real users sign in."
+        );
+    }
+    let Runtime {
+        config,
+        store,
+        keys,
+    } = Runtime::open(config).await?;
+    let outbox = config
+        .dev_outbox_enabled()
+        .then(|| Arc::new(DevOutbox::new(OUTBOX_CAPACITY)));
+    if config.mode == Mode::Production && outbox.is_some() {
+        tracing::warn!("dev_outbox.enabled = true in production: codes are shown at /dev/outbox");
+    }
+    let notifier = Arc::new(Dispatcher::new(
+        store.clone(),
+        clock.clone(),
+        outbox.clone(),
+    ));
+    let otp = OtpEngine::new(store.clone(), keys.clone(), clock.clone(), notifier);
+    let state = AppState {
+        store: store.clone(),
+        keys,
+        clock: clock.clone(),
+        otp,
+        outbox,
+        settings: Arc::new(WebSettings {
+            issuer: config.server.issuer.trim_end_matches('/').to_string(),
+            dev_mode: config.mode == Mode::Dev,
+            default_region: config.phone.default_region.clone(),
+            body_limit_bytes: config.server.body_limit_bytes,
+            request_timeout_secs: config.server.request_timeout_secs,
+        }),
+    };
+    let app = idgate_web::router(state.clone());
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("binding server.listen = {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    let (stop, mut stopped) = watch::channel(false);
+
+    spawn_sweeper(&config, state.clone(), stop.subscribe());
+
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let task = tokio::spawn(async move {
+        let mut signal = stopped.clone();
+        let serve = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = signal.wait_for(|s| *s).await;
+            tracing::info!("shutting down: finishing in-flight requests");
+        });
+        let serving = tokio::spawn(async move { serve.await });
+        // Once asked to stop, give in-flight requests `grace` to finish, then give up.
+        tokio::select! {
+            r = serving => r.context("server")?.context("serving")?,
+            _ = async {
+                let _ = stopped.wait_for(|s| *s).await;
+                tokio::time::sleep(grace).await;
+            } => tracing::warn!("shutdown grace period over; abandoning unfinished requests"),
+        }
+        Ok(())
+    });
+    tracing::info!(%addr, issuer = %config.server.issuer, database = store.backend(), "idgate listening");
+    Ok(Running {
+        addr,
+        state,
+        stop,
+        task,
+    })
+}
+
+/// Expires overdue verifications and moves old finished ones to history.
+fn spawn_sweeper(config: &Config, state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_secs(config.verifications.sweep_interval_secs);
+    let retention = config.verifications.retention_secs as i64;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
+            let now = state.now();
+            match state.store.sweep_verifications(now, now - retention).await {
+                Ok((expired, purged)) if expired + purged > 0 => {
+                    tracing::info!(expired, purged, "verification sweep");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "verification sweep failed"),
+            }
+        }
+    });
+}
+
+/// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+pub async fn serve_until_signal(config: Config) -> anyhow::Result<()> {
+    let running = start(config, ServeOptions::default()).await?;
+    let stop = running.stopper();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = stop.send(true);
+    });
+    running.wait().await
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+    }
+}

@@ -1,0 +1,569 @@
+//! The OTP engine through the Verify API: issue, deliver to the dev outbox, check.
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{TestServer, code_in};
+
+const TO: &str = "+14155550100";
+
+struct Api<'a> {
+    s: &'a TestServer,
+    id: String,
+    secret: String,
+}
+
+impl<'a> Api<'a> {
+    async fn new(s: &'a TestServer) -> Self {
+        let (id, secret) = s.app("Shop").await;
+        Self { s, id, secret }
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let r = self
+            .s
+            .http
+            .post(self.s.url(path))
+            .basic_auth(&self.id, Some(&self.secret))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        (status, r.json().await.unwrap_or(Value::Null), headers)
+    }
+
+    async fn start(&self, to: &str) -> Value {
+        let (st, v, _) = self
+            .post("/api/v1/verifications", json!({"to": to, "channel": "sms"}))
+            .await;
+        assert_eq!(st, 201, "{v}");
+        v
+    }
+
+    async fn check(&self, id: &str, code: &str) -> Value {
+        let (st, v, _) = self
+            .post(
+                &format!("/api/v1/verifications/{id}/check"),
+                json!({"code": code}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        v
+    }
+
+    async fn code(&self, to: &str, len: usize) -> String {
+        let text = self
+            .s
+            .last_text_to(to)
+            .await
+            .expect("a message in the outbox");
+        code_in(&text, len)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_deliver_check_approve() {
+    let s = TestServer::start().await;
+    let api = Api::new(&s).await;
+    let v = api.start("(415) 555-0100").await;
+    assert_eq!(v["status"], "pending");
+    assert_eq!(v["channel"], "sms");
+    assert_eq!(v["to"], "••••••0100", "the number is masked");
+    assert!(v["expires_at"].as_str().unwrap().ends_with('Z'));
+    let id = v["id"].as_str().unwrap();
+
+    let text = s.last_text_to(TO).await.unwrap();
+    assert!(
+        text.starts_with("Your one-time password for the Shop is ")
+            && text.ends_with("This expires in 5 minutes."),
+        "WSO2's default text: {text}"
+    );
+    let code = code_in(&text, 6);
+    assert_eq!(code.len(), 6);
+
+    let r = api.check(id, &code).await;
+    assert_eq!(r["status"], "approved");
+    assert_eq!(r["valid"], true);
+    assert!(!r.to_string().contains(&code), "the code is never echoed");
+    // Single use: the same code again does not approve anything new.
+    let (st, v, _) = api
+        .post(
+            &format!("/api/v1/verifications/{id}/check"),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(v["status"], "approved");
+    let (st, _, _) = api
+        .post(&format!("/api/v1/verifications/{id}/resend"), json!({}))
+        .await;
+    assert_eq!(st, 409, "an approved verification cannot be resent");
+
+    // The message log has the text without the code.
+    let msgs = s
+        .state()
+        .store
+        .list_messages(&idgate_core::store::MessageFilter {
+            verification_id: Some(id.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(msgs.len(), 1);
+    assert!(
+        !msgs[0].body_redacted.contains(&code),
+        "{}",
+        msgs[0].body_redacted
+    );
+    assert_eq!(msgs[0].provider, "dev-outbox");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_codes_use_up_attempts_then_the_code_is_dead() {
+    let s = TestServer::start().await;
+    let api = Api::new(&s).await;
+    let v = api.start(TO).await;
+    let id = v["id"].as_str().unwrap();
+    let code = api.code(TO, 6).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for left in (1..5).rev() {
+        let r = api.check(id, wrong).await;
+        assert_eq!(r["status"], "pending");
+        assert_eq!(r["valid"], false);
+        assert_eq!(r["attempts_left"], left);
+        assert!(
+            r["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{left} attempt")),
+            "{r}"
+        );
+    }
+    let r = api.check(id, wrong).await;
+    assert_eq!(r["status"], "max_attempts_reached");
+    // Dead even with the right code.
+    let r = api.check(id, &code).await;
+    assert_eq!(r["status"], "max_attempts_reached");
+    assert_eq!(r["valid"], false);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_expire_on_the_injected_clock() {
+    let s = TestServer::start().await;
+    let api = Api::new(&s).await;
+    let id = api.start(TO).await["id"].as_str().unwrap().to_string();
+    let code = api.code(TO, 6).await;
+    s.clock.advance(301);
+    let r = api.check(&id, &code).await;
+    assert_eq!(r["status"], "expired");
+    let (_, v, _) = api
+        .post(&format!("/api/v1/verifications/{id}/resend"), json!({}))
+        .await;
+    assert_eq!(v["verification_status"], "expired", "{v}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resend_respects_cooldown_and_limit_and_replaces_the_code() {
+    let s = TestServer::start().await;
+    let api = Api::new(&s).await;
+    let id = api.start(TO).await["id"].as_str().unwrap().to_string();
+    let first = api.code(TO, 6).await;
+    let path = format!("/api/v1/verifications/{id}/resend");
+
+    let (st, v, h) = api.post(&path, json!({})).await;
+    assert_eq!(st, 429, "{v}");
+    assert_eq!(v["type"], "urn:idgate:problem:resend_cooldown");
+    let retry: i64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+
+    for n in 1..=3 {
+        s.clock.advance(30);
+        let (st, v, _) = api.post(&path, json!({})).await;
+        assert_eq!(st, 200, "resend {n}: {v}");
+        assert_eq!(v["resends_left"], 3 - n);
+    }
+    let latest = api.code(TO, 6).await;
+    s.clock.advance(30);
+    let (st, v, _) = api.post(&path, json!({})).await;
+    assert_eq!(st, 429);
+    assert_eq!(v["type"], "urn:idgate:problem:resend_limit_reached");
+
+    if first != latest {
+        let r = api.check(&id, &first).await;
+        assert_eq!(r["status"], "pending", "the replaced code no longer works");
+    }
+    let r = api.check(&id, &latest).await;
+    assert_eq!(r["status"], "approved");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_resend_same_code_and_alphanumeric_codes() {
+    let s = TestServer::start().await;
+    let token = s.admin_token().await;
+    let r = s
+        .http
+        .put(s.url("/api/v1/otp-policy"))
+        .bearer_auth(&token)
+        .json(&json!({"length": 8, "alphanumeric": true, "resend_code": "same", "resend_cooldown": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let api = Api::new(&s).await;
+    let id = api.start(TO).await["id"].as_str().unwrap().to_string();
+    let code = api.code(TO, 8).await;
+    assert!(
+        code.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && code.len() == 8,
+        "{code}"
+    );
+    let (st, _, _) = api
+        .post(&format!("/api/v1/verifications/{id}/resend"), json!({}))
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        api.code(TO, 8).await,
+        code,
+        "policy `same` resends the same code"
+    );
+    // Typed in lower case with a dash and spaces: still the code.
+    let typed = format!(
+        " {}-{} ",
+        code[..4].to_lowercase(),
+        code[4..].to_lowercase()
+    );
+    assert_eq!(api.check(&id, &typed).await["status"], "approved");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_correct_submissions_approve_exactly_once() {
+    let s = Arc::new(TestServer::start().await);
+    let (client_id, secret) = s.app("Shop").await;
+    let api = Api {
+        s: &s,
+        id: client_id.clone(),
+        secret: secret.clone(),
+    };
+    let id = api.start(TO).await["id"].as_str().unwrap().to_string();
+    let code = api.code(TO, 6).await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (http, url, cid, sec, code) = (
+            s.http.clone(),
+            s.url(&format!("/api/v1/verifications/{id}/check")),
+            client_id.clone(),
+            secret.clone(),
+            code.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .basic_auth(cid, Some(sec))
+                .json(&json!({"code": code}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut approved_now = 0;
+    for t in tasks {
+        let v = t.await.unwrap();
+        assert_eq!(v["status"], "approved");
+        approved_now += 1;
+    }
+    assert_eq!(approved_now, 50, "every caller sees the final state");
+    // Exactly one transition happened: the store recorded one approval and no attempt.
+    let v = s
+        .state()
+        .store
+        .get_verification(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.status.as_str(), "approved");
+    assert_eq!(v.attempts, 0);
+    assert!(v.finished_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_concurrent_wrong_submissions_count_exactly_max_attempts() {
+    let s = TestServer::start().await;
+    let (client_id, secret) = s.app("Shop").await;
+    let api = Api {
+        s: &s,
+        id: client_id.clone(),
+        secret: secret.clone(),
+    };
+    let id = api.start(TO).await["id"].as_str().unwrap().to_string();
+    let code = api.code(TO, 6).await;
+    let wrong = if code == "999999" { "888888" } else { "999999" };
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let (http, url, cid, sec) = (
+            s.http.clone(),
+            s.url(&format!("/api/v1/verifications/{id}/check")),
+            client_id.clone(),
+            secret.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .basic_auth(cid, Some(sec))
+                .json(&json!({"code": wrong}))
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut pending = 0;
+    for t in tasks {
+        let v = t.await.unwrap();
+        if v["status"] == "pending" {
+            pending += 1;
+        }
+    }
+    assert_eq!(
+        pending, 4,
+        "only the first four wrong codes leave it pending"
+    );
+    let v = s
+        .state()
+        .store
+        .get_verification(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.attempts, 5);
+    assert_eq!(v.status.as_str(), "max_attempts_reached");
+    assert_eq!(
+        api.check(&id, &code).await["status"],
+        "max_attempts_reached"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_name_the_field() {
+    let s = TestServer::start().await;
+    let api = Api::new(&s).await;
+    let cases = [
+        (json!({"to": "+1 555", "channel": "sms"}), "to"),
+        (json!({"to": "12ab", "channel": "sms"}), "to"),
+        (json!({"to": "+1 900 555 0199", "channel": "sms"}), "to"),
+        (json!({"to": TO, "channel": "pigeon"}), "channel"),
+        (json!({"to": TO}), "channel"),
+        (
+            json!({"to": TO, "channel": "sms", "colour": "red"}),
+            "colour",
+        ),
+        (json!({"to": 14155550100u64, "channel": "sms"}), "to"),
+    ];
+    for (body, field) in cases {
+        let (st, v, h) = api.post("/api/v1/verifications", body.clone()).await;
+        assert_eq!(st, 422, "{body}: {v}");
+        assert_eq!(v["field"], field, "{body}: {v}");
+        assert_eq!(h["content-type"], "application/problem+json");
+        assert!(v["detail"].as_str().unwrap().len() > 10, "{v}");
+    }
+    // Not JSON, wrong content type.
+    let r = s
+        .http
+        .post(s.url("/api/v1/verifications"))
+        .basic_auth(&api.id, Some(&api.secret))
+        .body("to=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let r = s
+        .http
+        .post(s.url("/api/v1/verifications"))
+        .basic_auth(&api.id, Some(&api.secret))
+        .header("content-type", "application/json")
+        .body("{\"to\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // Wrong secret, no auth.
+    let r = s
+        .http
+        .post(s.url("/api/v1/verifications"))
+        .basic_auth(&api.id, Some("nope"))
+        .json(&json!({"to": TO, "channel": "sms"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get("www-authenticate").is_some());
+    let r = s
+        .http
+        .post(s.url("/api/v1/verifications"))
+        .json(&json!({"to": TO, "channel": "sms"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Another application's verification is invisible.
+    let id = api.start(TO).await["id"].as_str().unwrap().to_string();
+    let other = Api::new(&s).await;
+    let (st, _, _) = other
+        .post(
+            &format!("/api/v1/verifications/{id}/check"),
+            json!({"code": "123456"}),
+        )
+        .await;
+    assert_eq!(st, 404);
+    let (st, _, _) = api
+        .post(
+            "/api/v1/verifications/nope/check",
+            json!({"code": "123456"}),
+        )
+        .await;
+    assert_eq!(st, 404);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_without_providers_is_refused_up_front() {
+    let s = TestServer::start_with(|c| c.dev_outbox.enabled = Some(false)).await;
+    let api = Api::new(&s).await;
+    let (st, v, _) = api
+        .post(
+            "/api/v1/verifications",
+            json!({"to": TO, "channel": "whatsapp"}),
+        )
+        .await;
+    assert_eq!(st, 422, "{v}");
+    assert_eq!(v["field"], "channel");
+    let r = s.http.get(s.url("/dev/outbox.json")).send().await.unwrap();
+    assert_eq!(r.status(), 404, "no outbox pages when the outbox is off");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_and_templates_admin_api() {
+    let s = TestServer::start().await;
+    let token = s.admin_token().await;
+    let put = |path: &str, body: Value| {
+        s.http
+            .put(s.url(path))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let r = s
+        .http
+        .get(s.url("/api/v1/otp-policy"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(
+        p,
+        json!({"length": 6, "alphanumeric": false, "expiry": 300, "max_attempts": 5, "max_resends": 3, "resend_cooldown": 30, "resend_code": "new"})
+    );
+    let r = s
+        .http
+        .get(s.url("/api/v1/otp-policy"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    for (body, field) in [
+        (json!({"length": 3}), "length"),
+        (json!({"length": 11}), "length"),
+        (json!({"expiry": 10}), "expiry"),
+        (json!({"max_attempts": 0}), "max_attempts"),
+        (json!({"lenght": 6}), "lenght"),
+        (json!({"length": "six"}), "length"),
+        (json!({"resend_code": "maybe"}), "resend_code"),
+    ] {
+        let r = put("/api/v1/otp-policy", body.clone()).await.unwrap();
+        assert_eq!(r.status(), 422, "{body}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["field"], field, "{body}: {v}");
+    }
+    let r = put("/api/v1/otp-policy", json!({"length": 3}))
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["detail"], "length must be between 4 and 10 (got 3)");
+
+    // Templates: unknown placeholders refused; a saved template is used; expiry rounds up.
+    let r = put(
+        "/api/v1/channels/sms/template",
+        json!({"text": "Code {{confirmation-code}} for {{app-name}}"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["field"], "text");
+    assert!(v["detail"].as_str().unwrap().contains("app-name"), "{v}");
+
+    let r = put("/api/v1/otp-policy", json!({"expiry": 90}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = put(
+        "/api/v1/channels/sms/template",
+        json!({"text": "{{application-name}}: {{confirmation-code}} (valid {{otp-expiry-time}} min) ©{{current-year}}"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["segments"]["segments"], 1);
+    let r = s
+        .http
+        .get(s.url("/api/v1/channels/sms/template"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["is_default"], false);
+    let wa = s
+        .http
+        .get(s.url("/api/v1/channels/whatsapp/template"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let wa: Value = wa.json().await.unwrap();
+    assert_eq!(wa["text"], "{{confirmation-code}}");
+
+    let api = Api::new(&s).await;
+    api.start(TO).await;
+    let text = s.last_text_to(TO).await.unwrap();
+    assert!(
+        text.starts_with("Shop: ") && text.contains("(valid 2 min)"),
+        "90 s rounds up to 2: {text}"
+    );
+
+    // Every change is audited.
+    let events = s.state().store.list_audit(10, None).await.unwrap();
+    assert!(events.iter().any(|e| e.action == "otp_policy.updated"));
+    assert!(events.iter().any(|e| e.action == "template.updated"));
+    s.stop().await;
+}
