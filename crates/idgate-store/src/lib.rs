@@ -6,7 +6,9 @@
 //! or one short transaction, so the guarantees the OTP flow depends on (one approval per
 //! code, attempts never past the maximum) hold across tasks and across processes.
 
+mod auth_impl;
 mod database_url;
+mod delivery_impl;
 mod error;
 mod postgres;
 mod rows;

@@ -6,6 +6,8 @@ use idgate_core::store::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
+use crate::auth_impl::impl_auth_store;
+use crate::delivery_impl::impl_delivery_store;
 use crate::store_impl::impl_store;
 
 /// `Store` on a PostgreSQL database.
@@ -126,3 +128,5 @@ mod tests {
         }
     }
 }
+impl_auth_store!(PostgresStore);
+impl_delivery_store!(PostgresStore);

@@ -8,6 +8,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::auth_impl::impl_auth_store;
+use crate::delivery_impl::impl_delivery_store;
 use crate::store_impl::impl_store;
 
 /// How long a statement waits for another connection's write lock before failing.
@@ -68,3 +70,5 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, "sqlite");
+impl_auth_store!(SqliteStore);
+impl_delivery_store!(SqliteStore);

@@ -2,6 +2,12 @@
 //! method is one atomic step, so callers never hold a transaction across an await on
 //! the network.
 
+mod auth;
+mod delivery;
+
+pub use auth::AuthStore;
+pub use delivery::DeliveryStore;
+
 use async_trait::async_trait;
 
 use crate::UnixTime;
@@ -63,8 +69,11 @@ pub struct MessageFilter {
     pub before: Option<String>,
 }
 
+/// Everything idgate stores. The sign-in side (`AuthStore`: sessions, authorization
+/// codes, tokens, signing keys) and the delivery side (`DeliveryStore`: providers,
+/// message updates, delivery reports) live in their own traits and files.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AuthStore + DeliveryStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Whether the database answers (for `/readyz`).
