@@ -1,0 +1,35 @@
+"""Turns bench/results/results.jsonl into docs/benchmarks.md."""
+import json
+import os
+import platform
+import subprocess
+import sys
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except Exception:
+        return "?"
+
+
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+duration = sys.argv[2]
+cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
+print("# Benchmarks\n")
+print("Measured with `bench/run` (the command that wrote this file), on:\n")
+print(f"- machine: {os.cpu_count()} cores ({cpu}), {sh('free -g | awk \"/Mem/ {print \\$2}\"')} GiB, {platform.system()} {platform.release()}")
+print(f"- {sh('rustc --version')}, release profile (thin LTO)")
+print(f"- idgate {sh('git rev-parse --short HEAD')}; PostgreSQL {sh('psql --version | cut -d\" \" -f3')}; SQLite bundled with sqlx (WAL, synchronous=NORMAL)")
+print(f"- load tool `idgate-bench` (bench/src/main.rs) on the same machine, over loopback, {duration} s of measured load per row")
+print("- server: dev outbox as the provider (in memory), `log.level = warn`, 16 database connections\n")
+print("`issue` = `POST /api/v1/verifications` (generate a code, HMAC it, store the verification,")
+print("render the template, deliver to the dev outbox, write the message log). `check` = a")
+print("correct `POST /api/v1/verifications/{id}/check` (client authentication, read, constant-time")
+print("compare, one conditional UPDATE). Each check round issues 500 verifications untimed, then")
+print("checks them timed.\n")
+print("| database | scenario | concurrency | requests | errors | rate (req/s) | p50 (ms) | p99 (ms) | max (ms) |")
+print("|---|---|---|---|---|---|---|---|---|")
+for r in rows:
+    print(f"| {r['label']} | {r['scenario']} | {r['concurrency']} | {r['requests']} | {r['errors']} | {r['rate']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.2f} |")
+print("\nTargets (issue 3, SQLite, concurrency 32): ≥ 3,000 issued/s, ≥ 6,000 checks/s, p99 ≤ 25 ms.")
