@@ -6,11 +6,16 @@ pub mod application;
 pub mod audit;
 pub mod clock;
 pub mod crypto;
+pub mod grant;
+pub mod login;
 pub mod message;
 pub mod notifier;
 pub mod otp;
 pub mod password;
 pub mod phone;
+pub mod provider_config;
+pub mod session;
+pub mod signing_key;
 pub mod store;
 pub mod user;
 

@@ -6,8 +6,16 @@
 //!   proper escaping and save-time validation, URL templates and header lists.
 //! - [`provider`]: the sending port every provider implements, and the dev-outbox provider.
 //! - [`outbox`]: the in-memory fake phone behind the dev-outbox provider.
+//! - [`providers`]: the provider kinds (`custom`, `d7-sms`, `d7-whatsapp`, `twilio`,
+//!   `vonage`, `dev-outbox`): save-time validation and the senders.
+//! - [`secrets`]: a provider's write-only secrets, sealed under the master secret.
+//! - [`http_client`]: the one outbound client (no redirects, bounded reads).
+//! - [`retry`]: attempt timeouts, backoff and the delivery deadline.
+//! - [`registry`]: the configured providers per channel, built and briefly cached.
+//! - [`dlr`]: delivery reports (D7, Twilio) and their effect on the message log.
 //! - [`dispatcher`]: idgate-core's `Notifier`: renders the channel's text, sends it through
-//!   the channel's providers and records it (code redacted) in the message log.
+//!   the channel's providers (retries, failover, channel fallback) and records it and
+//!   every attempt (code redacted) in the message log.
 //!
 //! Codes never leave this crate in a log line: `Debug` output of every type that holds one
 //! redacts it, and error reasons are scrubbed of codes and full numbers.
@@ -15,10 +23,16 @@
 mod placeholder;
 
 pub mod dispatcher;
+pub mod dlr;
+pub mod http_client;
 pub mod message_template;
 pub mod outbox;
 pub mod payload_template;
 pub mod provider;
+pub mod providers;
+pub mod registry;
+pub mod retry;
+pub mod secrets;
 
 pub use message_template::{
     DEFAULT_LOCALE, DEFAULT_SMS_TEXT, DEFAULT_WHATSAPP_TEXT, Encoding, MessageContext,

@@ -106,6 +106,10 @@ pub struct SendReceipt {
 pub struct SendError {
     /// Whether trying again (later, or with the next provider) may succeed.
     pub retryable: bool,
+    /// The gateway may have accepted the message (a timeout, a connection broken after
+    /// the request went out). The dispatcher does not repeat such a request on the same
+    /// gateway; it fails over, with the same code.
+    pub ambiguous: bool,
     pub reason: String,
     pub http_status: Option<u16>,
 }
@@ -115,6 +119,18 @@ impl SendError {
     pub fn retryable(reason: impl Into<String>) -> Self {
         Self {
             retryable: true,
+            ambiguous: false,
+            reason: reason.into(),
+            http_status: None,
+        }
+    }
+
+    /// A failure after which the gateway may hold the message (timeout, broken
+    /// connection): fail over rather than repeat it on the same gateway.
+    pub fn ambiguous(reason: impl Into<String>) -> Self {
+        Self {
+            retryable: true,
+            ambiguous: true,
             reason: reason.into(),
             http_status: None,
         }
@@ -124,6 +140,7 @@ impl SendError {
     pub fn permanent(reason: impl Into<String>) -> Self {
         Self {
             retryable: false,
+            ambiguous: false,
             reason: reason.into(),
             http_status: None,
         }
@@ -133,6 +150,7 @@ impl SendError {
     pub fn from_status(status: u16, reason: impl Into<String>) -> Self {
         Self {
             retryable: is_retryable_status(status),
+            ambiguous: false,
             reason: reason.into(),
             http_status: Some(status),
         }

@@ -1,9 +1,493 @@
-//! `AuthStore`, written once and instantiated per pool type (see `store_impl.rs`).
+//! `AuthStore`, written once and instantiated per pool type (see `store_impl.rs`). The
+//! SQL is in `auth_sql.rs`, the row conversions in `auth_rows.rs`.
 
 macro_rules! impl_auth_store {
     ($store:ty) => {
         #[async_trait::async_trait]
-        impl idgate_core::store::AuthStore for $store {}
+        impl idgate_core::store::AuthStore for $store {
+            // Sessions
+
+            async fn insert_session(
+                &self,
+                s: &idgate_core::session::Session,
+            ) -> idgate_core::store::StoreResult<()> {
+                sqlx::query($crate::auth_sql::INSERT_SESSION)
+                    .bind(&s.id)
+                    .bind(&s.secret_hash)
+                    .bind(&s.csrf)
+                    .bind(s.user_id.as_deref())
+                    .bind($crate::auth_rows::factors_json(&s.factors)?)
+                    .bind(s.auth_time)
+                    .bind($crate::auth_rows::journey_json(s.journey.as_ref())?)
+                    .bind(s.created_at)
+                    .bind(s.updated_at)
+                    .bind(s.expires_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| $crate::error::write("insert session", e, || "session".into()))?;
+                Ok(())
+            }
+
+            async fn find_session(
+                &self,
+                secret_hash: &str,
+                now: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<Option<idgate_core::session::Session>> {
+                sqlx::query_as::<_, $crate::auth_rows::SessionRow>($crate::auth_sql::FIND_SESSION)
+                    .bind(secret_hash)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| $crate::error::backend("find session", e))?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            async fn update_session(
+                &self,
+                s: &idgate_core::session::Session,
+            ) -> idgate_core::store::StoreResult<bool> {
+                sqlx::query($crate::auth_sql::UPDATE_SESSION)
+                    .bind(&s.id)
+                    .bind(&s.csrf)
+                    .bind(s.user_id.as_deref())
+                    .bind($crate::auth_rows::factors_json(&s.factors)?)
+                    .bind(s.auth_time)
+                    .bind($crate::auth_rows::journey_json(s.journey.as_ref())?)
+                    .bind(s.updated_at)
+                    .bind(s.expires_at)
+                    .execute(&self.pool)
+                    .await
+                    .map(|d| d.rows_affected() > 0)
+                    .map_err(|e| $crate::error::backend("update session", e))
+            }
+
+            async fn rotate_session_secret(
+                &self,
+                id: &str,
+                old_hash: &str,
+                new_hash: &str,
+                now: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<bool> {
+                sqlx::query($crate::auth_sql::ROTATE_SESSION_SECRET)
+                    .bind(id)
+                    .bind(old_hash)
+                    .bind(new_hash)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map(|d| d.rows_affected() > 0)
+                    .map_err(|e| $crate::error::backend("rotate session secret", e))
+            }
+
+            async fn delete_session(&self, id: &str) -> idgate_core::store::StoreResult<bool> {
+                sqlx::query($crate::auth_sql::DELETE_SESSION)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map(|d| d.rows_affected() > 0)
+                    .map_err(|e| $crate::error::backend("delete session", e))
+            }
+
+            async fn list_user_sessions(
+                &self,
+                user_id: &str,
+            ) -> idgate_core::store::StoreResult<Vec<idgate_core::session::SessionInfo>> {
+                sqlx::query_as::<_, $crate::auth_rows::SessionInfoRow>(
+                    $crate::auth_sql::LIST_USER_SESSIONS,
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| $crate::error::backend("list user sessions", e))?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
+
+            async fn delete_user_sessions(
+                &self,
+                user_id: &str,
+            ) -> idgate_core::store::StoreResult<u64> {
+                sqlx::query($crate::auth_sql::DELETE_USER_SESSIONS)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await
+                    .map(|d| d.rows_affected())
+                    .map_err(|e| $crate::error::backend("delete user sessions", e))
+            }
+
+            async fn sweep_sessions(
+                &self,
+                now: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<u64> {
+                sqlx::query($crate::auth_sql::SWEEP_SESSIONS)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map(|d| d.rows_affected())
+                    .map_err(|e| $crate::error::backend("sweep sessions", e))
+            }
+
+            // Grants, codes, refresh tokens
+
+            async fn insert_grant(
+                &self,
+                g: &idgate_core::grant::Grant,
+            ) -> idgate_core::store::StoreResult<()> {
+                sqlx::query($crate::auth_sql::INSERT_GRANT)
+                    .bind(&g.id)
+                    .bind(&g.client_id)
+                    .bind(g.user_id.as_deref())
+                    .bind(g.session_id.as_deref())
+                    .bind(&g.scope)
+                    .bind($crate::auth_rows::factors_json(&g.factors)?)
+                    .bind(g.auth_time)
+                    .bind(g.nonce.as_deref())
+                    .bind(g.created_at)
+                    .bind(g.expires_at)
+                    .bind(g.revoked_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| $crate::error::write("insert grant", e, || "grant".into()))?;
+                Ok(())
+            }
+
+            async fn get_grant(
+                &self,
+                id: &str,
+            ) -> idgate_core::store::StoreResult<Option<idgate_core::grant::Grant>> {
+                sqlx::query_as::<_, $crate::auth_rows::GrantRow>($crate::auth_sql::GET_GRANT)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| $crate::error::backend("get grant", e))?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            async fn revoke_grant(
+                &self,
+                id: &str,
+                now: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<bool> {
+                sqlx::query($crate::auth_sql::REVOKE_GRANT)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map(|d| d.rows_affected() > 0)
+                    .map_err(|e| $crate::error::backend("revoke grant", e))
+            }
+
+            async fn revoke_session_grants(
+                &self,
+                session_id: &str,
+                now: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<u64> {
+                sqlx::query($crate::auth_sql::REVOKE_SESSION_GRANTS)
+                    .bind(session_id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map(|d| d.rows_affected())
+                    .map_err(|e| $crate::error::backend("revoke session grants", e))
+            }
+
+            async fn insert_auth_code(
+                &self,
+                c: &idgate_core::grant::AuthCode,
+            ) -> idgate_core::store::StoreResult<()> {
+                sqlx::query($crate::auth_sql::INSERT_AUTH_CODE)
+                    .bind(&c.code_hash)
+                    .bind(&c.grant_id)
+                    .bind(&c.client_id)
+                    .bind(&c.redirect_uri)
+                    .bind(c.code_challenge.as_deref())
+                    .bind(c.created_at)
+                    .bind(c.expires_at)
+                    .bind(c.used_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| {
+                        $crate::error::write("insert authorization code", e, || {
+                            "authorization code".into()
+                        })
+                    })?;
+                Ok(())
+            }
+
+            async fn redeem_auth_code(
+                &self,
+                code_hash: &str,
+                now: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<idgate_core::grant::CodeRedemption> {
+                use idgate_core::grant::CodeRedemption;
+                let won = sqlx::query_as::<_, $crate::auth_rows::AuthCodeRow>(
+                    $crate::auth_sql::REDEEM_AUTH_CODE,
+                )
+                .bind(code_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| $crate::error::backend("redeem authorization code", e))?;
+                if let Some(row) = won {
+                    return Ok(CodeRedemption::Redeemed(row.into()));
+                }
+                let seen = sqlx::query_as::<_, $crate::auth_rows::AuthCodeRow>(
+                    $crate::auth_sql::GET_AUTH_CODE,
+                )
+                .bind(code_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| $crate::error::backend("get authorization code", e))?
+                .map(idgate_core::grant::AuthCode::from);
+                match seen {
+                    Some(code) if code.used_at.is_some() => {
+                        // A replayed code: what it issued can no longer be trusted.
+                        sqlx::query($crate::auth_sql::REVOKE_GRANT)
+                            .bind(&code.grant_id)
+                            .bind(now)
+                            .execute(&self.pool)
+                            .await
+                            .map_err(|e| $crate::error::backend("revoke grant", e))?;
+                        Ok(CodeRedemption::Reused(code))
+                    }
+                    _ => Ok(CodeRedemption::Invalid),
+                }
+            }
+
+            async fn insert_refresh_token(
+                &self,
+                t: &idgate_core::grant::RefreshToken,
+            ) -> idgate_core::store::StoreResult<()> {
+                sqlx::query($crate::auth_sql::INSERT_REFRESH_TOKEN)
+                    .bind(&t.token_hash)
+                    .bind(&t.grant_id)
+                    .bind(t.created_at)
+                    .bind(t.expires_at)
+                    .bind(t.used_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| {
+                        $crate::error::write("insert refresh token", e, || "refresh token".into())
+                    })?;
+                Ok(())
+            }
+
+            async fn rotate_refresh_token(
+                &self,
+                old_hash: &str,
+                new: &idgate_core::grant::RefreshToken,
+                now: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<idgate_core::grant::RefreshRotation> {
+                use idgate_core::grant::RefreshRotation;
+                let mut tx = self
+                    .pool
+                    .begin()
+                    .await
+                    .map_err(|e| $crate::error::backend("begin refresh rotation", e))?;
+                let spent: Option<(String,)> =
+                    sqlx::query_as($crate::auth_sql::SPEND_REFRESH_TOKEN)
+                        .bind(old_hash)
+                        .bind(now)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(|e| $crate::error::backend("spend refresh token", e))?;
+                if let Some((grant_id,)) = spent {
+                    sqlx::query($crate::auth_sql::INSERT_REFRESH_TOKEN)
+                        .bind(&new.token_hash)
+                        .bind(&grant_id)
+                        .bind(new.created_at)
+                        .bind(new.expires_at)
+                        .bind(new.used_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| $crate::error::backend("insert refresh token", e))?;
+                    tx.commit()
+                        .await
+                        .map_err(|e| $crate::error::backend("commit refresh rotation", e))?;
+                    return Ok(RefreshRotation::Rotated(grant_id));
+                }
+                let seen = sqlx::query_as::<_, $crate::auth_rows::RefreshRow>(
+                    $crate::auth_sql::GET_REFRESH_TOKEN,
+                )
+                .bind(old_hash)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| $crate::error::backend("get refresh token", e))?;
+                let outcome = match seen {
+                    Some(row) if row.used_at.is_some() => {
+                        sqlx::query($crate::auth_sql::REVOKE_GRANT)
+                            .bind(&row.grant_id)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(|e| $crate::error::backend("revoke grant", e))?;
+                        RefreshRotation::Reused(row.grant_id)
+                    }
+                    _ => RefreshRotation::Invalid,
+                };
+                tx.commit()
+                    .await
+                    .map_err(|e| $crate::error::backend("commit refresh rotation", e))?;
+                Ok(outcome)
+            }
+
+            async fn refresh_token_grant(
+                &self,
+                token_hash: &str,
+            ) -> idgate_core::store::StoreResult<Option<String>> {
+                Ok(sqlx::query_as::<_, $crate::auth_rows::RefreshRow>(
+                    $crate::auth_sql::GET_REFRESH_TOKEN,
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| $crate::error::backend("get refresh token", e))?
+                .map(|r| r.grant_id))
+            }
+
+            async fn sweep_grants(
+                &self,
+                now: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<u64> {
+                let mut total = 0;
+                for sql in [
+                    $crate::auth_sql::SWEEP_AUTH_CODES,
+                    $crate::auth_sql::SWEEP_REFRESH_TOKENS,
+                    $crate::auth_sql::SWEEP_GRANTS,
+                ] {
+                    total += sqlx::query(sql)
+                        .bind(now)
+                        .execute(&self.pool)
+                        .await
+                        .map(|d| d.rows_affected())
+                        .map_err(|e| $crate::error::backend("sweep grants", e))?;
+                }
+                Ok(total)
+            }
+
+            // Signing keys
+
+            async fn list_signing_keys(
+                &self,
+                now: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<Vec<idgate_core::signing_key::SigningKeyRecord>>
+            {
+                sqlx::query_as::<_, $crate::auth_rows::SigningKeyRow>(
+                    $crate::auth_sql::LIST_SIGNING_KEYS,
+                )
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| $crate::error::backend("list signing keys", e))?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
+
+            async fn insert_signing_key(
+                &self,
+                k: &idgate_core::signing_key::SigningKeyRecord,
+            ) -> idgate_core::store::StoreResult<()> {
+                sqlx::query($crate::auth_sql::INSERT_SIGNING_KEY)
+                    .bind(&k.kid)
+                    .bind(&k.alg)
+                    .bind(&k.private_key_enc)
+                    .bind(&k.public_jwk)
+                    .bind(k.status.as_str())
+                    .bind(k.created_at)
+                    .bind(k.retire_until)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| {
+                        $crate::error::write("insert signing key", e, || {
+                            format!("an active {} signing key", k.alg)
+                        })
+                    })?;
+                Ok(())
+            }
+
+            async fn retire_signing_keys(
+                &self,
+                alg: &str,
+                retire_until: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<u64> {
+                sqlx::query($crate::auth_sql::RETIRE_SIGNING_KEYS)
+                    .bind(alg)
+                    .bind(retire_until)
+                    .execute(&self.pool)
+                    .await
+                    .map(|d| d.rows_affected())
+                    .map_err(|e| $crate::error::backend("retire signing keys", e))
+            }
+
+            async fn rotate_signing_key(
+                &self,
+                k: &idgate_core::signing_key::SigningKeyRecord,
+                retire_until: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<()> {
+                let mut tx = self
+                    .pool
+                    .begin()
+                    .await
+                    .map_err(|e| $crate::error::backend("begin key rotation", e))?;
+                sqlx::query($crate::auth_sql::RETIRE_SIGNING_KEYS)
+                    .bind(&k.alg)
+                    .bind(retire_until)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| $crate::error::backend("retire signing keys", e))?;
+                sqlx::query($crate::auth_sql::INSERT_SIGNING_KEY)
+                    .bind(&k.kid)
+                    .bind(&k.alg)
+                    .bind(&k.private_key_enc)
+                    .bind(&k.public_jwk)
+                    .bind(k.status.as_str())
+                    .bind(k.created_at)
+                    .bind(k.retire_until)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        $crate::error::write("insert signing key", e, || {
+                            format!("an active {} signing key", k.alg)
+                        })
+                    })?;
+                tx.commit()
+                    .await
+                    .map_err(|e| $crate::error::backend("commit key rotation", e))
+            }
+
+            async fn get_client_signing_alg(
+                &self,
+                client_id: &str,
+            ) -> idgate_core::store::StoreResult<Option<String>> {
+                let row: Option<(Option<String>,)> =
+                    sqlx::query_as($crate::auth_sql::GET_CLIENT_SIGNING_ALG)
+                        .bind(client_id)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(|e| $crate::error::backend("get client signing alg", e))?;
+                Ok(row.and_then(|(alg,)| alg))
+            }
+
+            async fn set_client_signing_alg(
+                &self,
+                client_id: &str,
+                alg: Option<&str>,
+                now: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<()> {
+                sqlx::query($crate::auth_sql::SET_CLIENT_SIGNING_ALG)
+                    .bind(client_id)
+                    .bind(alg)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| $crate::error::backend("set client signing alg", e))
+            }
+        }
     };
 }
 

@@ -7,8 +7,11 @@
 //! code, attempts never past the maximum) hold across tasks and across processes.
 
 mod auth_impl;
+mod auth_rows;
+mod auth_sql;
 mod database_url;
 mod delivery_impl;
+mod delivery_sql;
 mod error;
 mod postgres;
 mod rows;
@@ -17,7 +20,11 @@ mod sqlite;
 mod store_impl;
 
 #[cfg(test)]
+mod auth_contract_tests;
+#[cfg(test)]
 mod contract_tests;
+#[cfg(test)]
+mod delivery_contract_tests;
 
 use std::sync::Arc;
 

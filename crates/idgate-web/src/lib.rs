@@ -6,8 +6,13 @@ pub mod auth;
 pub mod dev_outbox;
 pub mod error;
 pub mod health;
+pub mod hooks;
 pub mod json;
+pub mod login;
 pub mod metrics;
+pub mod oidc;
+pub mod pages;
+pub mod session;
 pub mod state;
 
 use std::time::Duration;
@@ -36,7 +41,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
-        .merge(api::router());
+        .merge(api::router())
+        .merge(hooks::router())
+        .merge(oidc::router())
+        .merge(login::router())
+        .merge(pages::router());
     if state.outbox.is_some() {
         app = app.merge(dev_outbox::router());
     }

@@ -6,6 +6,7 @@ use idgate_core::clock::SharedClock;
 use idgate_core::crypto::Keys;
 use idgate_core::otp::OtpEngine;
 use idgate_core::store::Store;
+use idgate_notify::dispatcher::Dispatcher;
 use idgate_notify::outbox::DevOutbox;
 
 /// Settings the web layer needs from the configuration.
@@ -29,6 +30,10 @@ pub struct AppState {
     /// Present when the dev outbox is enabled; its pages are mounted only then.
     pub outbox: Option<Arc<DevOutbox>>,
     pub settings: Arc<WebSettings>,
+    /// The notifier behind `otp`: provider cache, test sends, webhook secrets.
+    pub dispatcher: Arc<Dispatcher>,
+    /// Signing keys, lifetimes, branding and the password-hash pool for OIDC and sign-in.
+    pub oidc: Arc<crate::oidc::OidcState>,
 }
 
 impl AppState {

@@ -40,6 +40,8 @@ pub struct Config {
     pub password: Argon2Params,
     pub dev_outbox: DevOutboxConfig,
     pub verifications: VerificationsConfig,
+    pub branding: BrandingConfig,
+    pub delivery: DeliveryConfig,
 }
 
 impl Default for Config {
@@ -55,6 +57,8 @@ impl Default for Config {
             password: Argon2Params::default(),
             dev_outbox: DevOutboxConfig::default(),
             verifications: VerificationsConfig::default(),
+            branding: BrandingConfig::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 }
@@ -170,6 +174,69 @@ impl Default for VerificationsConfig {
         Self {
             retention_secs: 7 * 24 * 3600,
             sweep_interval_secs: 60,
+        }
+    }
+}
+
+/// How codes are handed to providers: timeouts, retries, failover (see docs/providers.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Longest one attempt at one provider may take (a provider's `timeout_ms` overrides it).
+    pub attempt_timeout_ms: u64,
+    /// Longest all attempts on one channel may take together, retries and failover included.
+    pub deadline_ms: u64,
+    /// First wait before retrying a provider; doubles per retry, with jitter.
+    pub backoff_initial_ms: u64,
+    /// Longest wait between two retries.
+    pub backoff_max_ms: u64,
+    /// Attempts on one provider before failing over to the next.
+    pub max_attempts_per_provider: u32,
+    /// How long a node reuses a channel's provider list before re-reading the database.
+    pub provider_cache_ttl_ms: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            attempt_timeout_ms: 5_000,
+            deadline_ms: 10_000,
+            backoff_initial_ms: 200,
+            backoff_max_ms: 2_000,
+            max_attempts_per_provider: 3,
+            provider_cache_ttl_ms: 2_000,
+        }
+    }
+}
+
+/// The sign-in pages' look.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrandingConfig {
+    /// Shown in page titles and as the header when there is no logo.
+    pub product_name: String,
+    /// An https (or site-relative) URL of a logo image for the page header.
+    pub logo_url: Option<String>,
+    /// The accent colour, `#rrggbb` or `#rgb`.
+    pub primary_color: String,
+}
+
+impl Default for BrandingConfig {
+    fn default() -> Self {
+        Self {
+            product_name: "idgate".into(),
+            logo_url: None,
+            primary_color: "#2f5bea".into(),
+        }
+    }
+}
+
+impl BrandingConfig {
+    pub fn brand(&self) -> idgate_web::pages::Brand {
+        idgate_web::pages::Brand {
+            product_name: self.product_name.clone(),
+            logo_url: self.logo_url.clone(),
+            primary_color: self.primary_color.clone(),
         }
     }
 }
@@ -327,6 +394,37 @@ impl Config {
             return Err(ConfigError(
                 "production mode needs a master secret: set secrets.master_secret_file (or IDGATE_SECRETS__MASTER_SECRET_FILE) to a file holding at least 32 random bytes, e.g. from `openssl rand -hex 32`".into(),
             ));
+        }
+        let d = &self.delivery;
+        if d.attempt_timeout_ms == 0 || d.deadline_ms == 0 || d.max_attempts_per_provider == 0 {
+            return Err(ConfigError(
+                "delivery.attempt_timeout_ms, delivery.deadline_ms and delivery.max_attempts_per_provider must be at least 1".into(),
+            ));
+        }
+        if d.deadline_ms.saturating_mul(2) >= self.server.request_timeout_secs.saturating_mul(1000)
+        {
+            return Err(ConfigError(format!(
+                "delivery.deadline_ms = {} must be less than half of server.request_timeout_secs ({} s): a send may use it twice (channel fallback) inside one request",
+                d.deadline_ms, self.server.request_timeout_secs
+            )));
+        }
+        if !idgate_web::pages::is_hex_colour(&self.branding.primary_color) {
+            return Err(ConfigError(format!(
+                "branding.primary_color = \"{}\" is not a colour: use #rrggbb, e.g. #2f5bea",
+                self.branding.primary_color
+            )));
+        }
+        if self.branding.product_name.trim().is_empty() {
+            return Err(ConfigError(
+                "branding.product_name must not be empty".into(),
+            ));
+        }
+        if let Some(logo) = &self.branding.logo_url
+            && !(logo.starts_with("https://") || logo.starts_with('/'))
+        {
+            return Err(ConfigError(format!(
+                "branding.logo_url = \"{logo}\" must be an https:// URL or a path on this server"
+            )));
         }
         if self.verifications.sweep_interval_secs == 0 {
             return Err(ConfigError(

@@ -10,6 +10,7 @@ use idgate_core::clock::{SharedClock, SystemClock};
 use idgate_core::otp::OtpEngine;
 use idgate_notify::dispatcher::Dispatcher;
 use idgate_notify::outbox::DevOutbox;
+use idgate_notify::retry::RetryPolicy;
 use idgate_web::{AppState, WebSettings};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -69,12 +70,40 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
     if config.mode == Mode::Production && outbox.is_some() {
         tracing::warn!("dev_outbox.enabled = true in production: codes are shown at /dev/outbox");
     }
-    let notifier = Arc::new(Dispatcher::new(
+    let d = &config.delivery;
+    let dispatcher = Arc::new(
+        Dispatcher::new(store.clone(), clock.clone(), outbox.clone())
+            .with_keys(keys.clone())
+            .with_issuer(&config.server.issuer)
+            .with_policy(RetryPolicy {
+                attempt_timeout: Duration::from_millis(d.attempt_timeout_ms),
+                deadline: Duration::from_millis(d.deadline_ms),
+                initial_backoff: Duration::from_millis(d.backoff_initial_ms),
+                max_backoff: Duration::from_millis(d.backoff_max_ms),
+                max_attempts_per_provider: d.max_attempts_per_provider,
+            })
+            .with_cache_ttl(Duration::from_millis(d.provider_cache_ttl_ms)),
+    );
+    let otp = OtpEngine::new(
         store.clone(),
+        keys.clone(),
         clock.clone(),
-        outbox.clone(),
-    ));
-    let otp = OtpEngine::new(store.clone(), keys.clone(), clock.clone(), notifier);
+        dispatcher.clone(),
+    );
+    let oidc = Arc::new(
+        idgate_web::oidc::OidcState::start(
+            store.clone(),
+            keys.clone(),
+            clock.clone(),
+            idgate_web::oidc::OidcSettings {
+                argon2: config.password,
+                brand: config.branding.brand(),
+                ..Default::default()
+            },
+        )
+        .await
+        .context("preparing OpenID Connect signing keys")?,
+    );
     let state = AppState {
         store: store.clone(),
         keys,
@@ -88,6 +117,8 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
             body_limit_bytes: config.server.body_limit_bytes,
             request_timeout_secs: config.server.request_timeout_secs,
         }),
+        dispatcher,
+        oidc,
     };
     let app = idgate_web::router(state.clone());
     let listener = tokio::net::TcpListener::bind(config.server.listen)

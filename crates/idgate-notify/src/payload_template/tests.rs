@@ -365,8 +365,10 @@ proptest! {
         );
     }
 
+    // Mobiles are what the dispatcher passes: E.164. (An arbitrary string such as "." in
+    // a URL path would be a dot-segment, which every URL parser normalises away.)
     #[test]
-    fn form_and_url_values_round_trip(mobile in any::<String>(), body in any::<String>()) {
+    fn form_and_url_values_round_trip(mobile in "\\+[0-9]{1,15}", body in any::<String>()) {
         let v = PayloadValues { mobile: &mobile, body: &body, otp: "1", message_id: "m" };
 
         let form = PayloadTemplate::parse("to={{mobile}}&text={{body}}", ContentType::Form).unwrap();

@@ -1,7 +1,10 @@
 //! The JSON APIs under `/api/v1`.
 
+pub mod messages;
 pub mod otp_settings;
+pub mod providers;
 pub mod verifications;
+pub mod wso2_senders;
 
 use axum::Router;
 
@@ -11,6 +14,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(verifications::router())
         .merge(otp_settings::router())
+        .merge(providers::router())
+        .merge(messages::router())
+        .merge(wso2_senders::router())
 }
 
 /// RFC 3339 text for a unix time (API responses show times this way).

@@ -36,6 +36,10 @@ struct StartBody {
     /// Locale for the message template (e.g. `en`); default `en`.
     #[serde(default)]
     locale: Option<String>,
+    /// The other channel to use if no provider of `channel` can send (`sms` or
+    /// `whatsapp`), or `"none"`. Unset: the application's channel-fallback setting.
+    #[serde(default)]
+    fallback_channel: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,6 +82,12 @@ async fn start(
     let channel = parse_channel(&body.channel)?;
     let to = PhoneNumber::parse(&body.to, state.settings.default_region.as_deref())
         .map_err(|e| ApiError::invalid_field("to", e.to_string()))?;
+    let fallback = match body.fallback_channel.as_deref() {
+        Some("none") => None,
+        Some(c) => Some(parse_channel(c).map_err(|e| e.with_field("fallback_channel"))?)
+            .filter(|f| *f != channel),
+        None => crate::api::providers::fallback_for(&state, Some(&app.client_id), channel).await?,
+    };
     let issued = state
         .otp
         .issue(Issue {
@@ -87,7 +97,7 @@ async fn start(
             locale: body.locale.as_deref(),
             purpose: Purpose::Api,
             channel,
-            fallback: None,
+            fallback,
             to: &to,
         })
         .await?;
@@ -100,6 +110,7 @@ async fn start(
     );
     let mut v = view(&issued.verification, state.now());
     v["sent_via"] = json!(issued.delivered.channel.as_str());
+    v["fallback_used"] = json!(issued.delivered.channel != channel);
     Ok((StatusCode::CREATED, Json(v)))
 }
 

@@ -5,6 +5,12 @@
 
 mod cli;
 mod config;
+mod fake_d7;
 mod foundation;
 mod harness;
+mod leaks;
+mod nodes;
+mod oidc;
+mod process;
+mod providers;
 mod verify;

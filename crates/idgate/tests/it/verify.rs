@@ -567,3 +567,71 @@ async fn policy_and_templates_admin_api() {
     assert!(events.iter().any(|e| e.action == "template.updated"));
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweeper_expires_and_purges_into_history() {
+    let s = TestServer::start_with(|c| {
+        c.verifications.sweep_interval_secs = 1;
+        c.verifications.retention_secs = 60;
+    })
+    .await;
+    let api = Api::new(&s).await;
+    let id = api.start(TO).await["id"].as_str().unwrap().to_string();
+    s.clock.advance(301);
+    let store = &s.state().store;
+    let mut expired = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if let Some(v) = store.get_verification(&id).await.unwrap()
+            && v.status.as_str() == "expired"
+        {
+            expired = true;
+            break;
+        }
+    }
+    assert!(expired, "the sweeper marked the overdue code expired");
+    s.clock.advance(61);
+    let mut purged = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if store.get_verification(&id).await.unwrap().is_none() {
+            purged = true;
+            break;
+        }
+    }
+    assert!(purged, "the sweeper purged the finished verification");
+    let history = store.verification_history(10).await.unwrap();
+    let h = history
+        .iter()
+        .find(|h| h["id"] == id.as_str())
+        .expect("history record");
+    assert_eq!(h["status"], "expired");
+    assert!(
+        h.get("code_hmac").is_none() && h.get("destination").is_none(),
+        "{h}"
+    );
+    assert_eq!(h["destination_masked"], "+1415•••••00");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dev_outbox_page_lists_messages_newest_first() {
+    let s = TestServer::start().await;
+    let api = Api::new(&s).await;
+    api.start(TO).await;
+    api.start("+14155550199").await;
+    let page = s.http.get(s.url("/dev/outbox")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("http-equiv=\"refresh\""), "refreshes itself");
+    let newest = html.find("+14155550199").unwrap();
+    let older = html.find(TO).unwrap();
+    assert!(newest < older, "newest first");
+    s.stop().await;
+}

@@ -1,0 +1,360 @@
+//! The sign-in journey: which step comes next for an application's login flow, given
+//! what the user has proven so far. Pure logic; the web layer renders the steps.
+//!
+//! Steps follow WSO2's model: step 1 is `password` or `sms-otp` (passwordless:
+//! identifier first, then the code); step 2 is none, or one of the code factors the
+//! application offers (the user may pick; the first is the default).
+
+use serde::{Deserialize, Serialize};
+
+use crate::UnixTime;
+use crate::application::{FirstFactor, LoginFlow, MissingMobile, SecondFactor};
+use crate::otp::Channel;
+
+/// A proven authentication factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Factor {
+    Password,
+    SmsOtp,
+    WhatsappOtp,
+}
+
+impl Factor {
+    /// The RFC 8176 `amr` value: `pwd`, `sms`; WhatsApp has no registered value, so it
+    /// is the generic one-time password `otp`.
+    pub fn amr(self) -> &'static str {
+        match self {
+            Self::Password => "pwd",
+            Self::SmsOtp => "sms",
+            Self::WhatsappOtp => "otp",
+        }
+    }
+
+    /// The channel a code factor is sent on.
+    pub fn channel(self) -> Option<Channel> {
+        match self {
+            Self::Password => None,
+            Self::SmsOtp => Some(Channel::Sms),
+            Self::WhatsappOtp => Some(Channel::Whatsapp),
+        }
+    }
+
+    pub fn from_channel(channel: Channel) -> Self {
+        match channel {
+            Channel::Sms => Self::SmsOtp,
+            Channel::Whatsapp => Self::WhatsappOtp,
+        }
+    }
+}
+
+impl From<FirstFactor> for Factor {
+    fn from(f: FirstFactor) -> Self {
+        match f {
+            FirstFactor::Password => Self::Password,
+            FirstFactor::SmsOtp => Self::SmsOtp,
+        }
+    }
+}
+
+impl From<SecondFactor> for Factor {
+    fn from(f: SecondFactor) -> Self {
+        match f {
+            SecondFactor::SmsOtp => Self::SmsOtp,
+            SecondFactor::WhatsappOtp => Self::WhatsappOtp,
+        }
+    }
+}
+
+/// The `amr` claim for a set of proven factors: each factor's value once, in order,
+/// plus `mfa` when two or more distinct factors were used (RFC 8176).
+pub fn amr(factors: &[Factor]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for f in factors {
+        let v = f.amr().to_string();
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    if distinct(factors) >= 2 {
+        out.push("mfa".into());
+    }
+    out
+}
+
+/// The `acr` idgate reports: multi-factor or single-factor.
+pub const ACR_MFA: &str = "urn:idgate:acr:mfa";
+pub const ACR_1FA: &str = "urn:idgate:acr:1fa";
+
+pub fn acr(factors: &[Factor]) -> &'static str {
+    if distinct(factors) >= 2 {
+        ACR_MFA
+    } else {
+        ACR_1FA
+    }
+}
+
+fn distinct(factors: &[Factor]) -> usize {
+    let mut seen: Vec<Factor> = Vec::new();
+    for f in factors {
+        if !seen.contains(f) {
+            seen.push(*f);
+        }
+    }
+    seen.len()
+}
+
+/// Whether the user's number may receive a login code under this flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MobileState {
+    Usable,
+    /// No number, or one that is not verified while the flow requires verified numbers.
+    Missing,
+}
+
+impl MobileState {
+    pub fn of(flow: &LoginFlow, has_mobile: bool, verified: bool) -> Self {
+        if has_mobile && (verified || flow.allow_unverified_mobile) {
+            Self::Usable
+        } else {
+            Self::Missing
+        }
+    }
+}
+
+/// What the journey needs next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Username and password.
+    Password,
+    /// Passwordless: the username first.
+    Identify,
+    /// A code for this factor (sent to the user's number).
+    Code(Factor),
+    /// Ask for a mobile number, then verify it with a code.
+    Enrol(Factor),
+    /// No usable number and the flow refuses to enrol one.
+    Refuse,
+    /// The flow is satisfied.
+    Done,
+}
+
+/// The step after `factors`, for a user who is `identified` (or not yet) and whose
+/// number is in `mobile` state; `chosen` is the user's pick among step-2 options.
+pub fn next_step(
+    flow: &LoginFlow,
+    factors: &[Factor],
+    identified: bool,
+    mobile: MobileState,
+    chosen: Option<Factor>,
+) -> Step {
+    let first = Factor::from(flow.first);
+    if !factors.contains(&first) {
+        return match flow.first {
+            FirstFactor::Password => Step::Password,
+            FirstFactor::SmsOtp if !identified => Step::Identify,
+            // Passwordless: the code page is shown even without a usable number, so an
+            // unknown user looks like a known one (the caller sends nothing then).
+            FirstFactor::SmsOtp => Step::Code(Factor::SmsOtp),
+        };
+    }
+    let options = second_options(flow);
+    if options.is_empty() || options.iter().any(|f| factors.contains(f)) {
+        return Step::Done;
+    }
+    let pick = chosen.filter(|c| options.contains(c)).unwrap_or(options[0]);
+    match mobile {
+        MobileState::Usable => Step::Code(pick),
+        MobileState::Missing => match flow.missing_mobile {
+            MissingMobile::Enrol => Step::Enrol(pick),
+            MissingMobile::Refuse => Step::Refuse,
+        },
+    }
+}
+
+/// The step-2 factors a flow offers, without the step-1 factor (a factor never counts
+/// twice).
+pub fn second_options(flow: &LoginFlow) -> Vec<Factor> {
+    let first = Factor::from(flow.first);
+    let mut out = Vec::new();
+    for f in &flow.second {
+        let f = Factor::from(*f);
+        if f != first && !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// Whether `factors` already satisfy the flow (single sign-on without a new prompt).
+pub fn is_satisfied(flow: &LoginFlow, factors: &[Factor]) -> bool {
+    next_step(flow, factors, true, MobileState::Usable, None) == Step::Done
+}
+
+/// A validated authorization request, parked while the user signs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PendingRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    /// `query` (default) or `form_post`.
+    pub response_mode: Option<String>,
+    pub max_age: Option<i64>,
+    pub prompt_login: bool,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    /// Whether multi-factor authentication was asked for through `acr_values`.
+    pub require_mfa: bool,
+}
+
+/// A code sent during the journey and not yet approved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCode {
+    pub verification_id: String,
+    pub factor: Factor,
+    /// For display: `••••••2453`.
+    pub masked: String,
+    /// Enrolment: the number being verified (E.164), saved once the code is approved.
+    pub enrol_number: Option<String>,
+}
+
+/// A sign-in in progress, kept in the session row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Journey {
+    pub request: PendingRequest,
+    /// The user, once identified (after the password, or the username when passwordless).
+    pub user_id: Option<String>,
+    /// The username typed for a passwordless sign-in (shown back, also for unknown users).
+    pub username: Option<String>,
+    /// Passwordless for an unknown user (or one without a usable number): the code page
+    /// is shown, nothing is sent, no code is ever accepted.
+    pub ghost: bool,
+    /// Factors proven in this journey (plus the session's, when stepping up).
+    pub factors: Vec<Factor>,
+    pub code: Option<PendingCode>,
+    /// The user's pick among step-2 options.
+    pub chosen: Option<Factor>,
+    /// Codes issued in this journey (a new verification after a dead one counts), so
+    /// "send a new code" cannot reset the attempt and resend limits forever.
+    #[serde(default)]
+    pub codes_issued: u32,
+    /// Wrong codes entered on a ghost journey (mirrors a real verification's countdown).
+    #[serde(default)]
+    pub ghost_attempts: u32,
+    pub started_at: UnixTime,
+}
+
+impl Journey {
+    pub fn new(request: PendingRequest, now: UnixTime) -> Self {
+        Self {
+            request,
+            user_id: None,
+            username: None,
+            ghost: false,
+            factors: Vec::new(),
+            code: None,
+            chosen: None,
+            codes_issued: 0,
+            ghost_attempts: 0,
+            started_at: now,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(first: FirstFactor, second: Vec<SecondFactor>, mm: MissingMobile) -> LoginFlow {
+        LoginFlow {
+            first,
+            second,
+            missing_mobile: mm,
+            allow_unverified_mobile: false,
+        }
+    }
+
+    #[test]
+    fn amr_values() {
+        assert_eq!(
+            amr(&[Factor::Password, Factor::SmsOtp]),
+            ["pwd", "sms", "mfa"]
+        );
+        assert_eq!(
+            amr(&[Factor::Password, Factor::WhatsappOtp]),
+            ["pwd", "otp", "mfa"]
+        );
+        assert_eq!(amr(&[Factor::SmsOtp]), ["sms"]);
+        assert_eq!(amr(&[Factor::Password, Factor::Password]), ["pwd"]);
+        assert_eq!(acr(&[Factor::SmsOtp]), ACR_1FA);
+    }
+
+    #[test]
+    fn default_flow_is_password_then_sms() {
+        let f = LoginFlow::default();
+        assert_eq!(
+            next_step(&f, &[], false, MobileState::Usable, None),
+            Step::Password
+        );
+        assert_eq!(
+            next_step(&f, &[Factor::Password], true, MobileState::Usable, None),
+            Step::Code(Factor::SmsOtp)
+        );
+        assert_eq!(
+            next_step(&f, &[Factor::Password], true, MobileState::Missing, None),
+            Step::Enrol(Factor::SmsOtp)
+        );
+        assert!(is_satisfied(&f, &[Factor::Password, Factor::SmsOtp]));
+        assert!(!is_satisfied(&f, &[Factor::Password]));
+    }
+
+    #[test]
+    fn choice_and_refusal() {
+        let f = flow(
+            FirstFactor::Password,
+            vec![SecondFactor::SmsOtp, SecondFactor::WhatsappOtp],
+            MissingMobile::Refuse,
+        );
+        let done = [Factor::Password];
+        assert_eq!(
+            next_step(
+                &f,
+                &done,
+                true,
+                MobileState::Usable,
+                Some(Factor::WhatsappOtp)
+            ),
+            Step::Code(Factor::WhatsappOtp)
+        );
+        assert_eq!(
+            next_step(&f, &done, true, MobileState::Missing, None),
+            Step::Refuse
+        );
+        assert!(is_satisfied(&f, &[Factor::Password, Factor::WhatsappOtp]));
+    }
+
+    #[test]
+    fn passwordless() {
+        let f = flow(
+            FirstFactor::SmsOtp,
+            vec![SecondFactor::SmsOtp],
+            MissingMobile::Enrol,
+        );
+        assert_eq!(
+            next_step(&f, &[], false, MobileState::Usable, None),
+            Step::Identify
+        );
+        assert_eq!(
+            next_step(&f, &[], true, MobileState::Missing, None),
+            Step::Code(Factor::SmsOtp)
+        );
+        // sms-otp as step 2 after sms-otp as step 1 does not count twice.
+        assert_eq!(
+            next_step(&f, &[Factor::SmsOtp], true, MobileState::Usable, None),
+            Step::Done
+        );
+    }
+}

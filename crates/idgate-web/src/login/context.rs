@@ -1,0 +1,193 @@
+//! What every sign-in handler starts from: the session with its journey, the
+//! application, the user so far, and the texts in the user's language.
+
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use idgate_core::application::{Application, LoginFlow};
+use idgate_core::crypto::ct_eq;
+use idgate_core::login::Journey;
+use idgate_core::user::User;
+
+use crate::oidc::authorize::effective_flow;
+use crate::pages::{self, Texts, i18n};
+use crate::session::{self, Loaded};
+use crate::state::AppState;
+
+pub struct Ctx {
+    pub state: AppState,
+    pub loaded: Loaded,
+    pub journey: Journey,
+    pub app: Application,
+    pub flow: LoginFlow,
+    pub user: Option<User>,
+    pub t: &'static Texts,
+    /// Set when the session secret was rotated: the response must carry the new cookie.
+    pub new_cookie: bool,
+}
+
+pub fn server_error(state: &AppState, t: &'static Texts) -> Response {
+    pages::message(
+        &state.oidc.brand,
+        t,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        t.error_title,
+        "error",
+        "Something went wrong on our side. Please try again in a moment.".into(),
+    )
+}
+
+fn expired(state: &AppState, t: &'static Texts) -> Response {
+    pages::message(
+        &state.oidc.brand,
+        t,
+        StatusCode::BAD_REQUEST,
+        t.expired_title,
+        "error",
+        t.expired.into(),
+    )
+}
+
+impl Ctx {
+    pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Self, Response> {
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let t0 = i18n::for_locales(None, accept);
+        let loaded = match session::load(state, headers).await {
+            Ok(Some(l)) => l,
+            Ok(None) => return Err(expired(state, t0)),
+            Err(e) => {
+                tracing::error!(error = %e, "login: loading the session failed");
+                return Err(server_error(state, t0));
+            }
+        };
+        let Some(journey) = loaded.session.journey.clone() else {
+            return Err(expired(state, t0));
+        };
+        let t = i18n::for_locales(journey.request.ui_locales.as_deref(), accept);
+        // A journey older than the session lifetime is stale, whatever the cookie says.
+        if state.now() - journey.started_at > state.oidc.session_ttl {
+            return Err(expired(state, t));
+        }
+        let app = match state
+            .store
+            .get_application(&journey.request.client_id)
+            .await
+        {
+            Ok(Some(a)) => a,
+            Ok(None) => return Err(expired(state, t)),
+            Err(e) => {
+                tracing::error!(error = %e, "login: loading the application failed");
+                return Err(server_error(state, t));
+            }
+        };
+        let user = match &journey.user_id {
+            Some(id) => match state.store.get_user(id).await {
+                Ok(u) => u,
+                Err(e) => {
+                    tracing::error!(error = %e, "login: loading the user failed");
+                    return Err(server_error(state, t));
+                }
+            },
+            None => None,
+        };
+        let flow = effective_flow(&app, &journey.request);
+        Ok(Self {
+            state: state.clone(),
+            loaded,
+            journey,
+            app,
+            flow,
+            user,
+            t,
+            new_cookie: false,
+        })
+    }
+
+    /// Whether a form post is genuine: same-origin by the browser's own headers, and
+    /// carrying this session's CSRF token.
+    pub fn form_ok(&self, headers: &HeaderMap, csrf: Option<&str>) -> bool {
+        if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+            && !matches!(site, "same-origin" | "none")
+        {
+            return false;
+        }
+        if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+            && origin != issuer_origin(&self.state.settings.issuer)
+        {
+            return false;
+        }
+        csrf.is_some_and(|c| ct_eq(c.as_bytes(), self.loaded.session.csrf.as_bytes()))
+    }
+
+    /// Writes the journey back into the session.
+    pub async fn save(&mut self) -> Result<(), Response> {
+        self.loaded.session.journey = Some(self.journey.clone());
+        session::save(&self.state, &mut self.loaded)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "login: saving the session failed");
+                server_error(&self.state, self.t)
+            })
+    }
+
+    /// Gives the session a new secret after a proven factor (and saves the journey).
+    pub async fn rotate(&mut self) -> Result<(), Response> {
+        match session::rotate(&self.state, &mut self.loaded).await {
+            Ok(true) => {
+                self.new_cookie = true;
+                self.save().await
+            }
+            Ok(false) => Err(expired(&self.state, self.t)),
+            Err(e) => {
+                tracing::error!(error = %e, "login: rotating the session failed");
+                Err(server_error(&self.state, self.t))
+            }
+        }
+    }
+
+    /// Adds the new cookie to a response when the secret changed.
+    pub fn finish(&self, mut r: Response) -> Response {
+        if self.new_cookie {
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                session::set_cookie(&self.state, &self.loaded.secret),
+            );
+        }
+        r
+    }
+
+    pub fn user_name(&self) -> Option<String> {
+        self.user
+            .as_ref()
+            .map(|u| u.display_name.clone().unwrap_or_else(|| u.username.clone()))
+    }
+
+    pub fn locale(&self) -> Option<String> {
+        self.user.as_ref().and_then(|u| u.locale.clone())
+    }
+}
+
+/// `scheme://host[:port]` of the issuer.
+fn issuer_origin(issuer: &str) -> &str {
+    let after_scheme = issuer.find("://").map_or(0, |i| i + 3);
+    match issuer[after_scheme..].find('/') {
+        Some(i) => &issuer[..after_scheme + i],
+        None => issuer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origin_of_issuer() {
+        assert_eq!(
+            super::issuer_origin("https://id.example.com/tenant"),
+            "https://id.example.com"
+        );
+        assert_eq!(
+            super::issuer_origin("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
+        );
+    }
+}

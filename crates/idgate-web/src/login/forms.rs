@@ -1,0 +1,379 @@
+//! The sign-in form handlers. Each checks the form is genuine, proves or records one
+//! thing, and lets `flow::advance` decide the page that follows.
+
+use std::collections::HashMap;
+
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use idgate_core::login::{Factor, MobileState, Step, second_options};
+use idgate_core::otp::{OtpError, VerificationStatus};
+use idgate_core::phone::PhoneNumber;
+
+use crate::login::context::{Ctx, server_error};
+use crate::login::{flow, render};
+use crate::pages::fill;
+use crate::state::AppState;
+
+type Fields = HashMap<String, String>;
+
+fn field<'a>(f: &'a Fields, k: &str) -> &'a str {
+    f.get(k).map(String::as_str).unwrap_or_default()
+}
+
+/// Loads the context and checks the form; a stale or cross-site form re-shows the step.
+async fn start(state: &AppState, headers: &HeaderMap, form: &Fields) -> Result<Ctx, Response> {
+    let ctx = Ctx::load(state, headers).await?;
+    if !ctx.form_ok(headers, form.get("csrf").map(String::as_str)) {
+        let msg = ctx.t.form_expired.to_string();
+        return Err(match flow::step(&ctx) {
+            Step::Code(_) => render::code(&ctx, None, Some(msg), StatusCode::FORBIDDEN).await,
+            Step::Enrol(_) if ctx.journey.code.is_some() => {
+                render::code(&ctx, None, Some(msg), StatusCode::FORBIDDEN).await
+            }
+            Step::Enrol(_) => render::enrol(&ctx, Some(msg), String::new()),
+            _ => render::sign_in(&ctx, Some(msg), StatusCode::FORBIDDEN),
+        });
+    }
+    Ok(ctx)
+}
+
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match Ctx::load(&state, &headers).await {
+        Ok(ctx) => flow::advance(ctx).await,
+        Err(r) => r,
+    }
+}
+
+/// Step 1, password. Unknown users verify against a dummy hash (same time, same
+/// answer); a locked account is only revealed to someone who knows its password.
+pub async fn password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Response {
+    let mut ctx = match start(&state, &headers, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let username = field(&form, "username").trim().to_string();
+    let password = field(&form, "password");
+    ctx.journey.username = Some(username.clone());
+    let user = if username.is_empty() || username.len() > 256 {
+        None
+    } else {
+        match state.store.find_user_by_username(&username).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::error!(error = %e, "login: finding the user failed");
+                return server_error(&state, ctx.t);
+            }
+        }
+    };
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    let ok = state.oidc.verify_password(password, hash).await && !password.is_empty();
+    let Some(user) = user.filter(|_| ok) else {
+        tracing::info!(client_id = %ctx.app.client_id, "sign-in: wrong username or password");
+        if let Err(r) = ctx.save().await {
+            return r;
+        }
+        return render::sign_in(
+            &ctx,
+            Some(ctx.t.wrong_credentials.into()),
+            StatusCode::UNAUTHORIZED,
+        );
+    };
+    if user.is_locked(state.now()) {
+        return render::locked(&ctx, &user);
+    }
+    if ctx.journey.user_id.as_deref() != Some(user.id.as_str()) {
+        // A different person than the session's: nothing carried over counts.
+        ctx.journey.factors.clear();
+        ctx.journey.code = None;
+    }
+    ctx.journey.user_id = Some(user.id.clone());
+    ctx.user = Some(user);
+    if let Err(r) = flow::proven(&mut ctx, Factor::Password).await {
+        return r;
+    }
+    flow::advance(ctx).await
+}
+
+/// Passwordless step 1: the username. Whoever it names — or nobody — the next page is
+/// the code page; a code is only sent to a real account with a usable number.
+pub async fn identify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Response {
+    let mut ctx = match start(&state, &headers, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let username = field(&form, "username").trim().to_string();
+    if username.is_empty() {
+        return render::sign_in(
+            &ctx,
+            Some(ctx.t.field_required.into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let user = if username.len() > 256 {
+        None
+    } else {
+        match state.store.find_user_by_username(&username).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::error!(error = %e, "login: finding the user failed");
+                return server_error(&state, ctx.t);
+            }
+        }
+    };
+    let now = state.now();
+    let usable = user.as_ref().is_some_and(|u| {
+        !u.is_locked(now)
+            && MobileState::of(&ctx.flow, u.mobile.is_some(), u.mobile_verified)
+                == MobileState::Usable
+    });
+    ctx.journey.username = Some(username);
+    ctx.journey.factors.clear();
+    ctx.journey.code = None;
+    ctx.journey.ghost_attempts = 0;
+    if usable {
+        ctx.journey.user_id = user.as_ref().map(|u| u.id.clone());
+        ctx.journey.ghost = false;
+        ctx.user = user;
+    } else {
+        ctx.journey.user_id = None;
+        ctx.journey.ghost = true;
+        ctx.user = None;
+    }
+    if let Err(r) = ctx.save().await {
+        return r;
+    }
+    flow::advance(ctx).await
+}
+
+/// A submitted code.
+pub async fn code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Response {
+    let mut ctx = match start(&state, &headers, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let t = ctx.t;
+    let input = field(&form, "code").trim().to_string();
+    if input.is_empty() {
+        return render::code(
+            &ctx,
+            None,
+            Some(t.field_required.into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    if ctx.journey.ghost {
+        // Mirror a real verification's countdown; no code is ever right.
+        let max = state
+            .otp
+            .policy_for(Some(&ctx.app))
+            .await
+            .map(|p| p.max_attempts)
+            .unwrap_or(5);
+        ctx.journey.ghost_attempts = (ctx.journey.ghost_attempts + 1).min(max);
+        if let Err(r) = ctx.save().await {
+            return r;
+        }
+        let left = max.saturating_sub(ctx.journey.ghost_attempts);
+        let msg = if left == 0 {
+            t.too_many_attempts.to_string()
+        } else {
+            fill(t.wrong_code, &[("attempts", &left.to_string())])
+        };
+        return render::code(&ctx, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let Some(pending) = ctx.journey.code.clone() else {
+        return flow::advance(ctx).await;
+    };
+    let outcome = match state.otp.check(&pending.verification_id, &input).await {
+        Ok(o) => o,
+        Err(OtpError::NotFound) => {
+            ctx.journey.code = None;
+            return flow::advance(ctx).await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "checking a sign-in code failed");
+            return server_error(&state, t);
+        }
+    };
+    let msg = match outcome.status {
+        VerificationStatus::Approved => {
+            if let Some(number) = &pending.enrol_number
+                && let Err(r) = save_enrolled(&mut ctx, number).await
+            {
+                return r;
+            }
+            ctx.journey.code = None;
+            if let Err(r) = flow::proven(&mut ctx, pending.factor).await {
+                return r;
+            }
+            return flow::advance(ctx).await;
+        }
+        VerificationStatus::Pending => fill(
+            t.wrong_code,
+            &[("attempts", &outcome.attempts_left.to_string())],
+        ),
+        VerificationStatus::MaxAttemptsReached => t.too_many_attempts.to_string(),
+        _ => t.code_expired.to_string(),
+    };
+    tracing::info!(client_id = %ctx.app.client_id, status = outcome.status.as_str(), "sign-in code not accepted");
+    render::code(&ctx, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+/// Enrolment done: the number is the user's, verified (it just received a code).
+async fn save_enrolled(ctx: &mut Ctx, number: &str) -> Result<(), Response> {
+    let Some(mut user) = ctx.user.clone() else {
+        return Err(server_error(&ctx.state, ctx.t));
+    };
+    let phone = PhoneNumber::parse(number, None).map_err(|_| server_error(&ctx.state, ctx.t))?;
+    user.mobile = Some(phone);
+    user.mobile_verified = true;
+    user.updated_at = ctx.state.now();
+    ctx.state.store.update_user(&user).await.map_err(|e| {
+        tracing::error!(error = %e, "saving an enrolled mobile number failed");
+        server_error(&ctx.state, ctx.t)
+    })?;
+    ctx.user = Some(user);
+    Ok(())
+}
+
+/// "Resend code": the same verification again (cooldown and limit enforced by the OTP
+/// engine), or a new one when the old one is finished.
+pub async fn resend(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Response {
+    let mut ctx = match start(&state, &headers, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let t = ctx.t;
+    if ctx.journey.ghost {
+        return render::code(&ctx, Some(t.code_resent.into()), None, StatusCode::OK).await;
+    }
+    let Some(pending) = ctx.journey.code.clone() else {
+        return flow::advance(ctx).await;
+    };
+    let user_name = ctx.user_name();
+    let locale = ctx.locale();
+    match state
+        .otp
+        .resend(
+            &pending.verification_id,
+            Some(&ctx.app),
+            user_name.as_deref(),
+            locale.as_deref(),
+        )
+        .await
+    {
+        Ok(_) => render::code(&ctx, Some(t.code_resent.into()), None, StatusCode::OK).await,
+        Err(OtpError::Cooldown(secs)) => {
+            let msg = fill(t.resend_wait, &[("seconds", &secs.to_string())]);
+            render::code(&ctx, None, Some(msg), StatusCode::TOO_MANY_REQUESTS).await
+        }
+        Err(OtpError::ResendLimit(_)) => render::message(
+            &ctx,
+            StatusCode::TOO_MANY_REQUESTS,
+            t.error_title,
+            t.resend_limit.into(),
+            None,
+            Vec::new(),
+        ),
+        Err(OtpError::NotPending(_)) | Err(OtpError::NotFound) => {
+            // The code is finished (expired, used up): a new one, to the same number.
+            let to = match &pending.enrol_number {
+                Some(n) => PhoneNumber::parse(n, None).ok(),
+                None => ctx.user.as_ref().and_then(|u| u.mobile.clone()),
+            };
+            let Some(to) = to else {
+                return server_error(&state, t);
+            };
+            match flow::send(&mut ctx, pending.factor, &to, pending.enrol_number.clone()).await {
+                Ok(()) => {
+                    render::code(&ctx, Some(t.code_resent.into()), None, StatusCode::OK).await
+                }
+                Err(r) => r,
+            }
+        }
+        Err(OtpError::Delivery(e)) => {
+            tracing::warn!(error = %e, "resending a sign-in code failed");
+            render::send_failed(&ctx, pending.factor)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "resending a sign-in code failed");
+            server_error(&state, t)
+        }
+    }
+}
+
+/// "Send by WhatsApp instead" / "Send by SMS instead".
+pub async fn switch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Response {
+    let mut ctx = match start(&state, &headers, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let wanted = match field(&form, "factor") {
+        "sms-otp" => Factor::SmsOtp,
+        "whatsapp-otp" => Factor::WhatsappOtp,
+        _ => return flow::advance(ctx).await,
+    };
+    if !second_options(&ctx.flow).contains(&wanted) || ctx.journey.ghost {
+        return flow::advance(ctx).await;
+    }
+    if let Some(p) = ctx.journey.code.take()
+        && p.factor != wanted
+    {
+        let _ = state.otp.cancel(&p.verification_id).await;
+    }
+    ctx.journey.chosen = Some(wanted);
+    if let Err(r) = ctx.save().await {
+        return r;
+    }
+    flow::advance(ctx).await
+}
+
+/// Enrolment: the number to verify.
+pub async fn enrol(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Response {
+    let mut ctx = match start(&state, &headers, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Step::Enrol(factor) = flow::step(&ctx) else {
+        return flow::advance(ctx).await;
+    };
+    let typed = field(&form, "mobile").trim().to_string();
+    let phone = match PhoneNumber::parse(&typed, state.settings.default_region.as_deref()) {
+        Ok(p) => p,
+        Err(_) => return render::enrol(&ctx, Some(ctx.t.invalid_number.into()), typed),
+    };
+    if let Some(p) = ctx.journey.code.take() {
+        let _ = state.otp.cancel(&p.verification_id).await;
+    }
+    let e164 = phone.as_str().to_string();
+    match flow::send(&mut ctx, factor, &phone, Some(e164)).await {
+        Ok(()) => render::code(&ctx, None, None, StatusCode::OK).await,
+        Err(r) => r,
+    }
+}

@@ -1,0 +1,130 @@
+//! What the OIDC and sign-in handlers share: the key ring (a cache of the store's
+//! keys, reloaded every [`RING_TTL`] so a rotation on another node reaches this one),
+//! lifetimes, branding, and the bounded pool for password hashing.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use idgate_core::clock::SharedClock;
+use idgate_core::crypto::Keys;
+use idgate_core::password::{Argon2Params, PasswordError, dummy_hash, verify_password};
+use idgate_core::store::Store;
+use idgate_oidc::keystore::{self, KeyStoreError};
+use idgate_oidc::{KeyRing, Lifetimes};
+use tokio::sync::{RwLock, Semaphore};
+
+use crate::pages::Brand;
+
+/// How long a loaded key ring is trusted before re-reading the store.
+const RING_TTL: Duration = Duration::from_secs(30);
+
+/// Settings the binary passes in from the configuration.
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    pub lifetimes: Lifetimes,
+    pub session_ttl: i64,
+    pub argon2: Argon2Params,
+    pub brand: Brand,
+}
+
+impl Default for OidcSettings {
+    fn default() -> Self {
+        Self {
+            lifetimes: Lifetimes::default(),
+            session_ttl: 12 * 3600,
+            argon2: Argon2Params::default(),
+            brand: Brand::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OidcStartError {
+    #[error(transparent)]
+    Keys(#[from] KeyStoreError),
+    #[error("preparing the password hasher: {0}")]
+    Password(#[from] PasswordError),
+}
+
+pub struct OidcState {
+    pub lifetimes: Lifetimes,
+    pub session_ttl: i64,
+    pub brand: Brand,
+    dummy_hash: String,
+    hashing: Semaphore,
+    ring: RwLock<(Arc<KeyRing>, Instant)>,
+    store: Arc<dyn Store>,
+    keys: Arc<Keys>,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for OidcState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OidcState")
+    }
+}
+
+impl OidcState {
+    /// Creates the signing keys on first start and loads them.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        keys: Arc<Keys>,
+        clock: SharedClock,
+        settings: OidcSettings,
+    ) -> Result<Self, OidcStartError> {
+        let now = clock.now();
+        keystore::ensure_keys(store.as_ref(), &keys, now).await?;
+        let ring = keystore::load(store.as_ref(), &keys, now).await?;
+        let params = settings.argon2;
+        let dummy = tokio::task::spawn_blocking(move || dummy_hash(&params))
+            .await
+            .map_err(|e| PasswordError::Hash(e.to_string()))??;
+        let permits = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Self {
+            lifetimes: settings.lifetimes,
+            session_ttl: settings.session_ttl,
+            brand: settings.brand,
+            dummy_hash: dummy,
+            hashing: Semaphore::new(permits),
+            ring: RwLock::new((Arc::new(ring), Instant::now())),
+            store,
+            keys,
+            clock,
+        })
+    }
+
+    /// The current key ring, reloaded from the store when stale.
+    pub async fn ring(&self) -> Result<Arc<KeyRing>, KeyStoreError> {
+        {
+            let r = self.ring.read().await;
+            if r.1.elapsed() < RING_TTL {
+                return Ok(r.0.clone());
+            }
+        }
+        self.reload().await
+    }
+
+    /// Re-reads the keys now (after a rotation, or on an unknown `kid`).
+    pub async fn reload(&self) -> Result<Arc<KeyRing>, KeyStoreError> {
+        let ring =
+            Arc::new(keystore::load(self.store.as_ref(), &self.keys, self.clock.now()).await?);
+        *self.ring.write().await = (ring.clone(), Instant::now());
+        Ok(ring)
+    }
+
+    /// Verifies a password on the blocking pool, at most one hash per core at a time so a
+    /// login storm queues instead of starving everything else. `None` (unknown user)
+    /// verifies against a dummy hash, so it costs the same as a real one.
+    pub async fn verify_password(&self, password: &str, hash: Option<&str>) -> bool {
+        let Ok(_permit) = self.hashing.acquire().await else {
+            return false;
+        };
+        let known = hash.is_some();
+        let hash = hash.unwrap_or(&self.dummy_hash).to_string();
+        let password = zeroize::Zeroizing::new(password.to_string());
+        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .unwrap_or(false);
+        ok && known
+    }
+}
