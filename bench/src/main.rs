@@ -7,7 +7,18 @@
 //!   (untimed), reads their codes from the dev outbox, then checks them all (timed); rounds
 //!   repeat until the timed part reaches `--duration`.
 //!
+//! - `discovery`, `jwks`: `GET /.well-known/openid-configuration`, `GET /jwks`.
+//! - `token`: `POST /token` with `grant_type=client_credentials` (client_secret_basic):
+//!   client authentication and an ES256-signed access token.
+//! - `signin`: complete sign-ins, each timed end to end: `/authorize` (PKCE, nonce) →
+//!   sign-in page → password → the SMS code read from the dev outbox → code → `/token`
+//!   (code exchange with the verifier). Needs `--users` users named `<prefix><n>`
+//!   (n = 0…users-1) with password `--password` and distinct verified numbers. The
+//!   password hash cost is whatever those users' hashes were made with.
+//!
 //! Prints one JSON line per run: requests, errors, rate, p50/p99/max latency.
+
+mod signin;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +34,10 @@ use tokio::sync::Mutex;
 enum Scenario {
     Issue,
     Check,
+    Discovery,
+    Jwks,
+    Token,
+    Signin,
 }
 
 #[derive(Debug, Parser)]
@@ -46,6 +61,20 @@ struct Args {
     /// Label printed with the result (e.g. the database).
     #[arg(long, default_value = "")]
     label: String,
+    /// `signin`: the redirect URI registered for the client.
+    #[arg(long, default_value = "https://bench.example.com/cb")]
+    redirect_uri: String,
+    /// `signin`: users are `<user_prefix><n>` for n in 0..users.
+    #[arg(long, default_value = "bench")]
+    user_prefix: String,
+    #[arg(long, default_value_t = 32)]
+    users: usize,
+    /// `signin`: the users' password.
+    #[arg(long, default_value = "bench-password-1")]
+    password: String,
+    /// `signin`: user n's number is +1 <area> 555-0<100+n>.
+    #[arg(long, default_value_t = 212)]
+    area: u16,
 }
 
 /// Distinct valid numbers (fictional 555-01xx lines in many US area codes), so no single
@@ -245,6 +274,53 @@ async fn run_check(load: Arc<Load>) -> anyhow::Result<(Tally, Histogram<u64>, Du
     Ok((tally, hist, timed))
 }
 
+/// One request of the `discovery`, `jwks` or `token` scenario; true when it succeeded.
+async fn simple_request(load: &Load) -> anyhow::Result<bool> {
+    let base = &load.args.base;
+    let r = match load.args.scenario {
+        Scenario::Discovery => {
+            load.http
+                .get(format!("{base}/.well-known/openid-configuration"))
+                .send()
+                .await?
+        }
+        Scenario::Jwks => load.http.get(format!("{base}/jwks")).send().await?,
+        _ => {
+            load.http
+                .post(format!("{base}/token"))
+                .basic_auth(&load.args.client_id, Some(&load.args.client_secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await?
+        }
+    };
+    let ok = r.status() == 200;
+    let body = r.bytes().await?;
+    Ok(ok && !body.is_empty())
+}
+
+async fn run_simple(load: Arc<Load>) -> anyhow::Result<(Tally, Histogram<u64>, Duration)> {
+    let deadline = Instant::now() + Duration::from_secs(load.args.duration);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..load.args.concurrency {
+        let load = load.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut hist = new_hist()?;
+            let mut tally = Tally::default();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let ok = matches!(simple_request(&load).await, Ok(true));
+                hist.record(t.elapsed().as_micros() as u64)?;
+                tally.requests += 1;
+                tally.errors += u64::from(!ok);
+            }
+            anyhow::Ok((tally, hist))
+        }));
+    }
+    merge(tasks, start).await
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -260,6 +336,8 @@ async fn main() -> anyhow::Result<()> {
     let (tally, hist, elapsed) = match load.args.scenario {
         Scenario::Issue => run_issue(load.clone()).await?,
         Scenario::Check => run_check(load.clone()).await?,
+        Scenario::Discovery | Scenario::Jwks | Scenario::Token => run_simple(load.clone()).await?,
+        Scenario::Signin => signin::run(load.clone()).await?,
     };
     let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
     println!(

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod clock;
 pub mod crypto;
 pub mod grant;
+pub mod limits;
 pub mod login;
 pub mod message;
 pub mod notifier;

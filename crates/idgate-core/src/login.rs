@@ -244,6 +244,12 @@ pub struct Journey {
     /// Wrong codes entered on a ghost journey (mirrors a real verification's countdown).
     #[serde(default)]
     pub ghost_attempts: u32,
+    /// When the ghost's pretend code was "sent", and how often it was "resent": the code
+    /// page and "Resend code" show the same cooldown and limit as for a real code.
+    #[serde(default)]
+    pub ghost_sent_at: Option<UnixTime>,
+    #[serde(default)]
+    pub ghost_resends: u32,
     pub started_at: UnixTime,
 }
 
@@ -259,6 +265,8 @@ impl Journey {
             chosen: None,
             codes_issued: 0,
             ghost_attempts: 0,
+            ghost_sent_at: None,
+            ghost_resends: 0,
             started_at: now,
         }
     }

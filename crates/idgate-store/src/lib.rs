@@ -6,6 +6,8 @@
 //! or one short transaction, so the guarantees the OTP flow depends on (one approval per
 //! code, attempts never past the maximum) hold across tasks and across processes.
 
+mod admin_impl;
+mod admin_sql;
 mod auth_impl;
 mod auth_rows;
 mod auth_sql;
@@ -13,8 +15,11 @@ mod database_url;
 mod delivery_impl;
 mod delivery_sql;
 mod error;
+mod limits_impl;
+mod limits_sql;
 mod postgres;
 mod rows;
+mod settings_cache;
 mod sql;
 mod sqlite;
 mod store_impl;
@@ -25,6 +30,8 @@ mod auth_contract_tests;
 mod contract_tests;
 #[cfg(test)]
 mod delivery_contract_tests;
+#[cfg(test)]
+mod limits_contract_tests;
 
 use std::sync::Arc;
 

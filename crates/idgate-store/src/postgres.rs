@@ -6,14 +6,17 @@ use idgate_core::store::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
+use crate::admin_impl::impl_admin_store;
 use crate::auth_impl::impl_auth_store;
 use crate::delivery_impl::impl_delivery_store;
+use crate::limits_impl::impl_limit_store;
 use crate::store_impl::impl_store;
 
 /// `Store` on a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    settings_cache: std::sync::Arc<crate::settings_cache::SettingsCache>,
 }
 
 impl PostgresStore {
@@ -46,7 +49,10 @@ impl PostgresStore {
             schema = schema.unwrap_or("(default)"),
             "connected PostgreSQL store"
         );
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            settings_cache: Default::default(),
+        })
     }
 
     /// Applies the embedded PostgreSQL migrations not yet applied. sqlx holds an advisory
@@ -130,3 +136,5 @@ mod tests {
 }
 impl_auth_store!(PostgresStore);
 impl_delivery_store!(PostgresStore);
+impl_limit_store!(PostgresStore);
+impl_admin_store!(PostgresStore);

@@ -8,8 +8,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::admin_impl::impl_admin_store;
 use crate::auth_impl::impl_auth_store;
 use crate::delivery_impl::impl_delivery_store;
+use crate::limits_impl::impl_limit_store;
 use crate::store_impl::impl_store;
 
 /// How long a statement waits for another connection's write lock before failing.
@@ -20,6 +22,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    settings_cache: std::sync::Arc<crate::settings_cache::SettingsCache>,
 }
 
 impl SqliteStore {
@@ -47,7 +50,10 @@ impl SqliteStore {
                 ))
             })?;
         tracing::debug!(path = %path.display(), "opened SQLite store");
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            settings_cache: Default::default(),
+        })
     }
 
     /// Applies the embedded SQLite migrations not yet applied (safe to run again).
@@ -72,3 +78,5 @@ impl SqliteStore {
 impl_store!(SqliteStore, "sqlite");
 impl_auth_store!(SqliteStore);
 impl_delivery_store!(SqliteStore);
+impl_limit_store!(SqliteStore);
+impl_admin_store!(SqliteStore);

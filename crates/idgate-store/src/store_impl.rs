@@ -321,13 +321,18 @@ macro_rules! impl_store {
                 &self,
                 key: &str,
             ) -> idgate_core::store::StoreResult<Option<serde_json::Value>> {
-                sqlx::query_as::<_, $crate::rows::SettingRow>($crate::sql::GET_SETTING)
+                if let Some(cached) = self.settings_cache.get(key) {
+                    return Ok(cached);
+                }
+                let value = sqlx::query_as::<_, $crate::rows::SettingRow>($crate::sql::GET_SETTING)
                     .bind(key)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(|e| $crate::error::backend("get setting", e))?
                     .map(TryInto::try_into)
-                    .transpose()
+                    .transpose()?;
+                self.settings_cache.put(key, value.clone());
+                Ok(value)
             }
 
             async fn put_setting(
@@ -343,8 +348,9 @@ macro_rules! impl_store {
                     .bind(now)
                     .execute(&self.pool)
                     .await
-                    .map(|_| ())
-                    .map_err(|e| $crate::error::backend("put setting", e))
+                    .map_err(|e| $crate::error::backend("put setting", e))?;
+                self.settings_cache.put(key, Some(value.clone()));
+                Ok(())
             }
 
             // Verifications

@@ -18,12 +18,18 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct Admin {
     pub token: AdminToken,
+    /// Set when the caller is a signed-in console user rather than a bearer token; `token`
+    /// then describes the console session (id = session id, name = username).
+    pub console_user: Option<String>,
 }
 
 impl Admin {
     /// The actor name for audit events.
     pub fn actor(&self) -> String {
-        format!("admin-token:{}", self.token.name)
+        match &self.console_user {
+            Some(username) => format!("user:{username}"),
+            None => format!("admin-token:{}", self.token.name),
+        }
     }
 }
 
@@ -31,6 +37,12 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The console's own scripts call the API with the console cookie and its CSRF header.
+        if parts.headers.get(AUTHORIZATION).is_none()
+            && let Some(admin) = crate::console::session::api_admin(state, &parts.headers).await?
+        {
+            return Ok(admin);
+        }
         let header = parts
             .headers
             .get(AUTHORIZATION)
@@ -52,7 +64,10 @@ impl FromRequestParts<AppState> for Admin {
             Some(t)
                 if ct_eq(t.token_hash.as_bytes(), hash.as_bytes()) && t.is_usable(state.now()) =>
             {
-                Ok(Admin { token: t })
+                Ok(Admin {
+                    token: t,
+                    console_user: None,
+                })
             }
             _ => Err(ApiError::unauthorized(
                 "the admin token is unknown, revoked or expired",

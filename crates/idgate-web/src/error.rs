@@ -230,6 +230,7 @@ impl From<OtpError> for ApiError {
                 tracing::error!(error = %e, "stored OTP policy unreadable");
                 ApiError::internal()
             }
+            OtpError::Refused(r) => r.into(),
         }
     }
 }

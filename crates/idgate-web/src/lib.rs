@@ -2,7 +2,11 @@
 //! logic they call lives in `idgate-core`, `idgate-notify` and `idgate-oidc`.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
+pub mod client_ip;
+pub mod console;
+pub mod demo;
 pub mod dev_outbox;
 pub mod error;
 pub mod health;
@@ -11,9 +15,12 @@ pub mod json;
 pub mod login;
 pub mod metrics;
 pub mod oidc;
+pub mod openapi;
 pub mod pages;
+pub mod security_headers;
 pub mod session;
 pub mod state;
+pub mod throttle;
 
 use std::time::Duration;
 
@@ -42,12 +49,17 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
         .merge(api::router())
+        .merge(openapi::router())
+        .merge(console::router())
         .merge(hooks::router())
         .merge(oidc::router())
         .merge(login::router())
         .merge(pages::router());
     if state.outbox.is_some() {
         app = app.merge(dev_outbox::router());
+    }
+    if state.settings.demo {
+        app = app.merge(demo::router());
     }
     // Make sure the recorder exists before the first request is counted.
     let _ = metrics::handle();
@@ -62,13 +74,25 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal().into_response()
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(settings.security.trusted_proxies.clone()),
+            client_ip::middleware,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(settings.security.clone()),
+            security_headers::apply,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+            // `same-origin`, not `no-referrer`: under `no-referrer` browsers send
+            // `Origin: null` on form posts, which defeats the sign-in forms' origin check.
+            // Cross-site requests (the redirect back to an application) still carry no
+            // referrer, so authorize parameters never leak.
+            HeaderValue::from_static("same-origin"),
         ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(

@@ -19,6 +19,10 @@ pub struct WebSettings {
     pub default_region: Option<String>,
     pub body_limit_bytes: usize,
     pub request_timeout_secs: u64,
+    /// Trusted proxies and HSTS (security headers, client addresses for rate limits).
+    pub security: crate::security_headers::SecuritySettings,
+    /// The click-through demo at `/demo` (dev mode only).
+    pub demo: bool,
 }
 
 #[derive(Clone)]

@@ -42,6 +42,11 @@ pub struct Config {
     pub verifications: VerificationsConfig,
     pub branding: BrandingConfig,
     pub delivery: DeliveryConfig,
+    pub demo: DemoConfig,
+    /// Rate limits, lockout and SMS-pumping guards (docs/security.md).
+    pub limits: idgate_core::limits::LimitsConfig,
+    /// Trusted proxies and HSTS.
+    pub security: SecurityConfig,
 }
 
 impl Default for Config {
@@ -59,6 +64,9 @@ impl Default for Config {
             verifications: VerificationsConfig::default(),
             branding: BrandingConfig::default(),
             delivery: DeliveryConfig::default(),
+            demo: DemoConfig::default(),
+            limits: idgate_core::limits::LimitsConfig::default(),
+            security: SecurityConfig::default(),
         }
     }
 }
@@ -157,6 +165,51 @@ pub struct PhoneConfig {
 pub struct DevOutboxConfig {
     /// The dev outbox (`/dev/outbox`) as the SMS and WhatsApp provider. Unset: on in dev
     /// mode, off in production (where turning it on must be explicit).
+    pub enabled: Option<bool>,
+}
+
+/// HTTP security: which proxies to believe, and HSTS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Addresses or CIDR networks of reverse proxies whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` headers are believed. Empty: the socket peer is the client.
+    pub trusted_proxies: Vec<String>,
+    /// `Strict-Transport-Security` max-age, sent when the issuer is https or a trusted
+    /// proxy says the request came over https; 0 = no HSTS.
+    pub hsts_max_age_secs: u64,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            hsts_max_age_secs: 31_536_000,
+        }
+    }
+}
+
+impl SecurityConfig {
+    /// The web layer's settings (proxies already validated by [`Config::validate`]).
+    pub fn web_settings(&self, issuer: &str) -> idgate_web::security_headers::SecuritySettings {
+        idgate_web::security_headers::SecuritySettings {
+            trusted_proxies: idgate_web::client_ip::TrustedProxies(
+                self.trusted_proxies
+                    .iter()
+                    .filter_map(|p| idgate_web::client_ip::Net::parse(p).ok())
+                    .collect(),
+            ),
+            hsts_max_age_secs: self.hsts_max_age_secs,
+            issuer_https: issuer.starts_with("https://"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// The demo user, demo application and the demo relying party at `/demo`. Unset: on
+    /// in dev mode. Never in production.
     pub enabled: Option<bool>,
 }
 
@@ -431,7 +484,27 @@ impl Config {
                 "verifications.sweep_interval_secs must be at least 1".into(),
             ));
         }
+        self.limits.validate().map_err(ConfigError)?;
+        if self.mode == Mode::Production && !self.limits.enabled {
+            return Err(ConfigError(
+                "limits.enabled = false is not allowed in production: it turns off rate limits, lockout and SMS-pumping protection. Raise individual limits instead (docs/security.md).".into(),
+            ));
+        }
+        for p in &self.security.trusted_proxies {
+            idgate_web::client_ip::Net::parse(p)
+                .map_err(|e| ConfigError(format!("security.trusted_proxies: {e}")))?;
+        }
+        if self.mode == Mode::Production && self.demo.enabled == Some(true) {
+            return Err(ConfigError(
+                "demo.enabled = true is not allowed in production: the demo seeds a user with a printed password. Remove demo.enabled (or set mode = \"dev\").".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// Whether the demo (user, application, `/demo` relying party) is on: dev mode only.
+    pub fn demo_enabled(&self) -> bool {
+        self.mode == Mode::Dev && self.demo.enabled.unwrap_or(true)
     }
 
     /// Whether the dev outbox is the provider.

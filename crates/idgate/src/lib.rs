@@ -46,5 +46,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::User { command } => cli::user::run(command, &Runtime::open(config).await?).await,
         Command::App { command } => cli::app::run(command, &Runtime::open(config).await?).await,
         Command::Admin { command } => cli::admin::run(command, &Runtime::open(config).await?).await,
+        Command::Keys { command } => cli::keys::run(command, &Runtime::open(config).await?).await,
+        Command::Secrets { command } => {
+            cli::secrets::run(command, &Runtime::open(config).await?).await
+        }
     }
 }

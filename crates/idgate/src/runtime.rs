@@ -52,9 +52,22 @@ fn create_data_dir(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The stored fingerprint of a master secret (a keyed hash; reveals nothing of it).
+pub fn fingerprint(keys: &Keys) -> serde_json::Value {
+    serde_json::Value::String(keys.token_hash("idgate-master-fingerprint"))
+}
+
+/// Records `keys`' master secret as the database's (`idgate secrets rotate-master`).
+pub async fn store_fingerprint(store: &dyn Store, keys: &Keys) -> anyhow::Result<()> {
+    store
+        .put_setting(MASTER_FINGERPRINT, &fingerprint(keys), 0)
+        .await?;
+    Ok(())
+}
+
 /// Refuses to run with a master secret other than the one the database was set up with.
 async fn check_fingerprint(store: &dyn Store, keys: &Keys) -> anyhow::Result<()> {
-    let fingerprint = serde_json::Value::String(keys.token_hash("idgate-master-fingerprint"));
+    let fingerprint = fingerprint(keys);
     match store.get_setting(MASTER_FINGERPRINT).await? {
         Some(stored) if stored == fingerprint => Ok(()),
         Some(_) => anyhow::bail!(

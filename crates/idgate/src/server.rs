@@ -89,7 +89,18 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
         keys.clone(),
         clock.clone(),
         dispatcher.clone(),
-    );
+    )
+    .with_guard(Arc::new(idgate_core::limits::Guard::new(
+        store.clone(),
+        keys.clone(),
+        clock.clone(),
+        config.limits.clone(),
+    )));
+    if !config.limits.enabled {
+        tracing::warn!(
+            "limits.enabled = false: rate limits, lockout and SMS-pumping protection are OFF"
+        );
+    }
     let oidc = Arc::new(
         idgate_web::oidc::OidcState::start(
             store.clone(),
@@ -116,10 +127,18 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
             default_region: config.phone.default_region.clone(),
             body_limit_bytes: config.server.body_limit_bytes,
             request_timeout_secs: config.server.request_timeout_secs,
+            security: config.security.web_settings(&config.server.issuer),
+            demo: config.demo_enabled(),
         }),
         dispatcher,
         oidc,
     };
+    if config.demo_enabled() {
+        seed_demo(&state, &config).await?;
+    }
+    idgate_web::console::register(&state)
+        .await
+        .context("registering the built-in console application")?;
     let app = idgate_web::router(state.clone());
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
@@ -128,6 +147,7 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
     let (stop, mut stopped) = watch::channel(false);
 
     spawn_sweeper(&config, state.clone(), stop.subscribe());
+    spawn_auth_sweeper(&config, state.clone(), stop.subscribe());
 
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let task = tokio::spawn(async move {
@@ -179,8 +199,61 @@ fn spawn_sweeper(config: &Config, state: AppState, mut stop: watch::Receiver<boo
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "verification sweep failed"),
             }
+            // Expired rate-limit counters, prefix-velocity members and blocks.
+            if let Err(e) = state.store.sweep_limits(now).await {
+                tracing::warn!(error = %e, "limits sweep failed");
+            }
         }
     });
+}
+
+/// Deletes expired sessions and expired or long-revoked grants (with their codes and
+/// refresh tokens), on the verification sweeper's interval.
+fn spawn_auth_sweeper(config: &Config, state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_secs(config.verifications.sweep_interval_secs);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
+            let now = state.now();
+            match state.store.sweep_sessions(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "session sweep"),
+                Err(e) => tracing::warn!(error = %e, "session sweep failed"),
+            }
+            match state.store.sweep_grants(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "grant sweep"),
+                Err(e) => tracing::warn!(error = %e, "grant sweep failed"),
+            }
+        }
+    });
+}
+
+/// Dev mode: the demo application, and on first start the demo user, whose generated
+/// password is printed once on stdout (never logged).
+async fn seed_demo(state: &AppState, config: &Config) -> anyhow::Result<()> {
+    let seeded = idgate_web::demo::seed(state, config.password)
+        .await
+        .context("seeding the demo (demo.enabled)")?;
+    let issuer = &state.settings.issuer;
+    if let Some(c) = seeded {
+        println!(
+            "\n  idgate demo: open {issuer}/demo and sign in as\n\n      username: {}\n      password: {}\n\n  The one-time code goes to the demo user's mobile number; read it at {issuer}/dev/outbox.\n  This password is shown only now (reset: idgate user set-password {}).\n",
+            c.username,
+            c.password.as_str(),
+            c.username,
+        );
+        tracing::warn!(
+            username = c.username,
+            "demo user created; its password was printed on stdout"
+        );
+    }
+    tracing::info!(url = %format!("{issuer}/demo"), "demo relying party (dev mode)");
+    Ok(())
 }
 
 /// Runs until SIGTERM or SIGINT, then shuts down gracefully.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::application::Application;
 use crate::clock::SharedClock;
 use crate::crypto::{CryptoError, Keys, ct_eq};
+use crate::limits::{Guard, GuardError, Refusal};
 use crate::notifier::{Delivered, Delivery, DeliveryError, Notifier};
 use crate::otp::code::{generate_code, normalise_input};
 use crate::otp::policy::{OtpPolicy, ResendCode};
@@ -40,6 +41,18 @@ pub enum OtpError {
     Crypto(#[from] CryptoError),
     #[error("the stored OTP policy is invalid: {0}")]
     Policy(String),
+    /// Abuse protection said no (rate limit, lockout, pumping guard).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+}
+
+impl From<GuardError> for OtpError {
+    fn from(e: GuardError) -> Self {
+        match e {
+            GuardError::Refused(r) => OtpError::Refused(r),
+            GuardError::Store(s) => OtpError::Store(s),
+        }
+    }
 }
 
 /// A request to issue a code.
@@ -75,6 +88,8 @@ pub struct OtpEngine {
     keys: Arc<Keys>,
     clock: SharedClock,
     notifier: Arc<dyn Notifier>,
+    /// Rate limits, lockout and pumping guards (none: nothing is limited).
+    guard: Option<Arc<Guard>>,
 }
 
 impl std::fmt::Debug for OtpEngine {
@@ -95,7 +110,19 @@ impl OtpEngine {
             keys,
             clock,
             notifier,
+            guard: None,
         }
+    }
+
+    /// Puts every send and check behind `guard` (see `crate::limits`).
+    pub fn with_guard(mut self, guard: Arc<Guard>) -> Self {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// The abuse guard, for limits only the caller can apply (client IP, passwords).
+    pub fn guard(&self) -> Option<&Arc<Guard>> {
+        self.guard.as_ref()
     }
 
     pub fn now(&self) -> UnixTime {
@@ -123,6 +150,15 @@ impl OtpEngine {
     pub async fn issue(&self, req: Issue<'_>) -> Result<Issued, OtpError> {
         if !self.notifier.channel_enabled(req.channel).await {
             return Err(OtpError::ChannelDisabled(req.channel));
+        }
+        if let Some(g) = &self.guard {
+            g.before_send(
+                req.channel,
+                req.to,
+                req.application.map(|a| a.client_id.as_str()),
+                req.user_id,
+            )
+            .await?;
         }
         let policy = self.policy_for(req.application).await?;
         let now = self.clock.now();
@@ -185,6 +221,10 @@ impl OtpEngine {
         if let Some(done) = self.settle_if_over(&v, now).await? {
             return Ok(done);
         }
+        // A locked account's codes are refused, the right one too.
+        if let (Some(g), Some(user)) = (&self.guard, &v.user_id) {
+            g.check_locked(user).await?;
+        }
         let candidate = self.keys.code_hmac(id, &normalise_input(input));
         if ct_eq(&candidate, &v.code_hmac) {
             if self
@@ -192,6 +232,9 @@ impl OtpEngine {
                 .approve_verification(id, &v.code_hmac, now)
                 .await?
             {
+                if let (Some(g), Some(user)) = (&self.guard, &v.user_id) {
+                    g.factor_succeeded(user).await?;
+                }
                 return Ok(CheckOutcome {
                     status: VerificationStatus::Approved,
                     attempts_left: v.attempts_left(),
@@ -200,7 +243,13 @@ impl OtpEngine {
             // Someone else finished it first (another submit, a resend, expiry).
             return self.current_outcome(id, now).await;
         }
-        match self.store.record_failed_attempt(id, now).await? {
+        let failed = self.store.record_failed_attempt(id, now).await?;
+        if let (Some(g), Some(user), Some(_)) = (&self.guard, &v.user_id, &failed)
+            && let Some(until) = g.record_factor_failure(user).await?
+        {
+            return Err(OtpError::Refused(Refusal::Locked { until: Some(until) }));
+        }
+        match failed {
             Some(f) => Ok(CheckOutcome {
                 status: f.status,
                 attempts_left: v.max_attempts.saturating_sub(f.attempts),
@@ -227,6 +276,17 @@ impl OtpEngine {
                 .map_err(|_| OtpError::Crypto(CryptoError::Decrypt))?,
             _ => generate_code(policy.length, policy.alphanumeric)?,
         };
+        if let Some(g) = &self.guard {
+            let to = PhoneNumber::parse(&v.destination, None)
+                .map_err(|e| OtpError::Store(StoreError::Corrupt(e.to_string())))?;
+            g.before_send(
+                v.channel,
+                &to,
+                application.map(|a| a.client_id.as_str()),
+                v.user_id.as_deref(),
+            )
+            .await?;
+        }
         let same = matches!(policy.resend_code, ResendCode::Same) && v.code_ciphertext.is_some();
         let resend = Resend {
             code_hmac: (!same).then(|| self.keys.code_hmac(id, &code)),

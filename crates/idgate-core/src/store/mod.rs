@@ -2,11 +2,15 @@
 //! method is one atomic step, so callers never hold a transaction across an await on
 //! the network.
 
+mod admin;
 mod auth;
 mod delivery;
+mod limits;
 
+pub use admin::{AdminCounts, AdminStore, AuditFilter, contains_pattern, prefix_pattern};
 pub use auth::AuthStore;
 pub use delivery::DeliveryStore;
+pub use limits::{Block, Counter, LimitStore, Take};
 
 use async_trait::async_trait;
 
@@ -73,7 +77,9 @@ pub struct MessageFilter {
 /// codes, tokens, signing keys) and the delivery side (`DeliveryStore`: providers,
 /// message updates, delivery reports) live in their own traits and files.
 #[async_trait]
-pub trait Store: AuthStore + DeliveryStore + Send + Sync + 'static {
+pub trait Store:
+    AuthStore + DeliveryStore + AdminStore + LimitStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Whether the database answers (for `/readyz`).

@@ -83,6 +83,7 @@ fn parse_since(s: &str) -> ApiResult<i64> {
         })
 }
 
+#[utoipa::path(get, path = "/api/v1/messages", tag = "messages", params(("status" = Option<String>, Query), ("channel" = Option<String>, Query), ("since" = Option<String>, Query), ("verification_id" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, body = Object), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn list(
     State(state): State<AppState>,
     _admin: Admin,
@@ -123,6 +124,7 @@ async fn list(
     })))
 }
 
+#[utoipa::path(get, path = "/api/v1/messages/{id}", tag = "messages", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn read(
     State(state): State<AppState>,
     _admin: Admin,

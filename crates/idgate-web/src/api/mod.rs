@@ -1,8 +1,13 @@
 //! The JSON APIs under `/api/v1`.
 
+pub mod admin_tokens;
+pub mod applications;
+pub mod audit;
 pub mod messages;
 pub mod otp_settings;
+pub mod paging;
 pub mod providers;
+pub mod users;
 pub mod verifications;
 pub mod wso2_senders;
 
@@ -17,6 +22,10 @@ pub fn router() -> Router<AppState> {
         .merge(providers::router())
         .merge(messages::router())
         .merge(wso2_senders::router())
+        .merge(users::router())
+        .merge(applications::router())
+        .merge(audit::router())
+        .merge(admin_tokens::router())
 }
 
 /// RFC 3339 text for a unix time (API responses show times this way).

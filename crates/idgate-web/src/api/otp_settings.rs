@@ -5,7 +5,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use idgate_core::audit::AuditEvent;
 use idgate_core::otp::engine::POLICY_SETTING;
 use idgate_core::otp::{Channel, OtpPolicy};
 use idgate_notify::message_template::{self, MessageContext, MessageTemplate};
@@ -26,12 +25,14 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+#[utoipa::path(get, path = "/api/v1/otp-policy", tag = "otp", responses((status = 200, description = "The global OTP policy", body = Object)), security(("admin_token" = [])))]
 async fn get_policy(State(state): State<AppState>, _admin: Admin) -> ApiResult<impl IntoResponse> {
     let policy = state.otp.global_policy().await?;
     Ok(Json(policy))
 }
 
 /// Replaces the global policy. Fields left out take their default values.
+#[utoipa::path(put, path = "/api/v1/otp-policy", tag = "otp", request_body(content = Object, description = "`{length, alphanumeric, expiry, max_attempts, max_resends, resend_cooldown, resend_code}`; fields left out take their defaults"), responses((status = 200, body = Object), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn put_policy(
     State(state): State<AppState>,
     admin: Admin,
@@ -115,6 +116,7 @@ fn template_view(channel: Channel, locale: &str, text: &str, is_default: bool) -
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/channels/{channel}/template", tag = "otp", params(("channel" = String, Path), ("locale" = Option<String>, Query)), responses((status = 200, description = "Text, preview and segment count", body = Object), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn get_template(
     State(state): State<AppState>,
     _admin: Admin,
@@ -139,6 +141,7 @@ async fn get_template(
     Ok(Json(view))
 }
 
+#[utoipa::path(put, path = "/api/v1/channels/{channel}/template", tag = "otp", params(("channel" = String, Path)), request_body(content = Object, description = "`{text, locale?}`"), responses((status = 200, body = Object), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn put_template(
     State(state): State<AppState>,
     admin: Admin,
@@ -166,24 +169,5 @@ async fn put_template(
     Ok(Json(template_view(channel, &locale, &body.text, false)))
 }
 
-/// Records an admin change; a failure to audit is logged, not hidden.
-pub async fn audit(
-    state: &AppState,
-    admin: &Admin,
-    action: &str,
-    target: Option<String>,
-    details: Value,
-) {
-    let event = AuditEvent {
-        id: idgate_core::new_id(),
-        at: state.now(),
-        actor: admin.actor(),
-        action: action.to_string(),
-        target,
-        details,
-    };
-    tracing::info!(target: "audit", actor = %event.actor, action = %event.action, target = ?event.target, "admin change");
-    if let Err(e) = state.store.insert_audit(&event).await {
-        tracing::error!(error = %e, action, "could not store audit event");
-    }
-}
+/// The audit helper moved to `crate::audit`; re-exported for existing callers.
+pub use crate::audit::audit;

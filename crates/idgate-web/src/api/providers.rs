@@ -163,6 +163,7 @@ fn report_url(state: &AppState, p: &ProviderRecord, secrets: &ProviderSecrets) -
         .map(|s| format!("{}/hooks/{hook}/{}/{s}", state.settings.issuer, p.id))
 }
 
+#[utoipa::path(get, path = "/api/v1/channels/{channel}/providers", tag = "providers", params(("channel" = String, Path)), responses((status = 200, body = Object)), security(("admin_token" = [])))]
 async fn list(
     State(state): State<AppState>,
     _admin: Admin,
@@ -183,6 +184,7 @@ async fn load(state: &AppState, channel: Channel, id: &str) -> ApiResult<Provide
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/channels/{channel}/providers/{id}", tag = "providers", params(("channel" = String, Path), ("id" = String, Path)), responses((status = 200, body = Object), (status = 404, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn read(
     State(state): State<AppState>,
     _admin: Admin,
@@ -285,6 +287,7 @@ pub async fn create_provider(
     Ok((record, secrets))
 }
 
+#[utoipa::path(post, path = "/api/v1/channels/{channel}/providers", tag = "providers", params(("channel" = String, Path)), request_body(content = Object, description = "`{name, kind, enabled?, position?, settings, secrets}`; secrets are write-only"), responses((status = 201, body = Object), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn create(
     State(state): State<AppState>,
     admin: Admin,
@@ -357,6 +360,7 @@ pub async fn update_provider(
     Ok(after)
 }
 
+#[utoipa::path(put, path = "/api/v1/channels/{channel}/providers/{id}", tag = "providers", params(("channel" = String, Path), ("id" = String, Path)), request_body(content = Object), responses((status = 200, body = Object), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn update(
     State(state): State<AppState>,
     admin: Admin,
@@ -386,6 +390,7 @@ pub async fn delete_provider(state: &AppState, admin: &Admin, p: &ProviderRecord
     Ok(())
 }
 
+#[utoipa::path(delete, path = "/api/v1/channels/{channel}/providers/{id}", tag = "providers", params(("channel" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Deleted"), (status = 404, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn remove(
     State(state): State<AppState>,
     admin: Admin,
@@ -403,6 +408,7 @@ struct OrderBody {
     ids: Vec<String>,
 }
 
+#[utoipa::path(put, path = "/api/v1/channels/{channel}/provider-order", tag = "providers", params(("channel" = String, Path)), request_body(content = Object, description = "`{ids: [...]}` in failover order"), responses((status = 200, body = Object), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn reorder(
     State(state): State<AppState>,
     admin: Admin,
@@ -451,6 +457,7 @@ struct TestBody {
     provider: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/channels/{channel}/test", tag = "providers", params(("channel" = String, Path)), request_body(content = Object, description = "`{to, provider?}`"), responses((status = 200, description = "The provider's answer", body = Object), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn test_send(
     State(state): State<AppState>,
     admin: Admin,
@@ -555,6 +562,7 @@ struct FallbackBody {
     mode: String,
 }
 
+#[utoipa::path(get, path = "/api/v1/delivery/fallback", tag = "providers", responses((status = 200, body = Object)), security(("admin_token" = [])))]
 async fn get_default_fallback(
     State(state): State<AppState>,
     _admin: Admin,
@@ -590,6 +598,7 @@ async fn put_fallback(
     Ok(value)
 }
 
+#[utoipa::path(put, path = "/api/v1/delivery/fallback", tag = "providers", request_body(content = Object), responses((status = 200, body = Object), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn put_default_fallback(
     State(state): State<AppState>,
     admin: Admin,
@@ -600,6 +609,7 @@ async fn put_default_fallback(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/delivery/fallback/{client_id}", tag = "providers", params(("client_id" = String, Path)), responses((status = 200, body = Object), (status = 404, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn get_app_fallback(
     State(state): State<AppState>,
     _admin: Admin,
@@ -618,6 +628,7 @@ async fn get_app_fallback(
     })))
 }
 
+#[utoipa::path(put, path = "/api/v1/delivery/fallback/{client_id}", tag = "providers", params(("client_id" = String, Path)), request_body(content = Object), responses((status = 200, body = Object), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
 async fn put_app_fallback(
     State(state): State<AppState>,
     admin: Admin,

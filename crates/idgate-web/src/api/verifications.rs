@@ -74,6 +74,7 @@ pub fn view(v: &Verification, now: i64) -> Value {
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/verifications", tag = "verifications", request_body(content = Object, description = "`{to, channel?, locale?, …}`"), responses((status = 201, body = Object), (status = 422, body = crate::openapi::Problem)), security(("client_basic" = [])))]
 async fn start(
     State(state): State<AppState>,
     Client { app }: Client,
@@ -123,6 +124,7 @@ async fn owned(state: &AppState, app_client_id: &str, id: &str) -> ApiResult<Ver
     Ok(v)
 }
 
+#[utoipa::path(get, path = "/api/v1/verifications/{id}", tag = "verifications", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, body = crate::openapi::Problem)), security(("client_basic" = [])))]
 async fn read(
     State(state): State<AppState>,
     Client { app }: Client,
@@ -132,6 +134,7 @@ async fn read(
     Ok(Json(view(&v, state.now())))
 }
 
+#[utoipa::path(post, path = "/api/v1/verifications/{id}/check", tag = "verifications", params(("id" = String, Path)), request_body(content = Object, description = "`{code}`"), responses((status = 200, body = Object), (status = 409, body = crate::openapi::Problem)), security(("client_basic" = [])))]
 async fn check(
     State(state): State<AppState>,
     Client { app }: Client,
@@ -173,6 +176,7 @@ async fn check(
     })))
 }
 
+#[utoipa::path(post, path = "/api/v1/verifications/{id}/resend", tag = "verifications", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 429, body = crate::openapi::Problem)), security(("client_basic" = [])))]
 async fn resend(
     State(state): State<AppState>,
     Client { app }: Client,
@@ -183,6 +187,7 @@ async fn resend(
     Ok(Json(view(&issued.verification, state.now())))
 }
 
+#[utoipa::path(post, path = "/api/v1/verifications/{id}/cancel", tag = "verifications", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 409, body = crate::openapi::Problem)), security(("client_basic" = [])))]
 async fn cancel(
     State(state): State<AppState>,
     Client { app }: Client,

@@ -8,7 +8,7 @@ use idgate_core::otp::{Issue, OtpError, Purpose};
 use idgate_core::phone::PhoneNumber;
 
 use crate::login::context::{Ctx, server_error};
-use crate::login::render;
+use crate::login::{render, throttle};
 use crate::oidc::issue;
 
 /// How many codes one journey may have issued (each allows its own resends).
@@ -99,6 +99,7 @@ pub async fn send(
     let Some(channel) = factor.channel() else {
         return Err(server_error(&ctx.state, t));
     };
+    throttle::before_send(ctx).await?;
     ctx.journey.codes_issued += 1;
     let user_name = ctx.user_name();
     let locale = ctx.locale();
@@ -137,6 +138,7 @@ pub async fn send(
             ctx.save().await?;
             Err(render::send_failed(ctx, factor))
         }
+        Err(OtpError::Refused(r)) => Err(throttle::refused(ctx, &r)),
         Err(OtpError::ChannelDisabled(c)) => {
             tracing::warn!(channel = %c, "sign-in code on a channel without a provider");
             ctx.journey.code = None;

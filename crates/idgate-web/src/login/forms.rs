@@ -11,7 +11,7 @@ use idgate_core::otp::{OtpError, VerificationStatus};
 use idgate_core::phone::PhoneNumber;
 
 use crate::login::context::{Ctx, server_error};
-use crate::login::{flow, render};
+use crate::login::{flow, render, throttle};
 use crate::pages::fill;
 use crate::state::AppState;
 
@@ -70,10 +70,15 @@ pub async fn password(
             }
         }
     };
+    if let Err(r) = throttle::before_password(&ctx, &username).await {
+        return r;
+    }
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let ok = state.oidc.verify_password(password, hash).await && !password.is_empty();
+    let user_id = user.as_ref().map(|u| u.id.clone());
     let Some(user) = user.filter(|_| ok) else {
         tracing::info!(client_id = %ctx.app.client_id, "sign-in: wrong username or password");
+        throttle::password_failed(&ctx, &username, user_id.as_deref()).await;
         if let Err(r) = ctx.save().await {
             return r;
         }
@@ -86,6 +91,7 @@ pub async fn password(
     if user.is_locked(state.now()) {
         return render::locked(&ctx, &user);
     }
+    throttle::password_ok(&ctx, &username).await;
     if ctx.journey.user_id.as_deref() != Some(user.id.as_str()) {
         // A different person than the session's: nothing carried over counts.
         ctx.journey.factors.clear();
@@ -139,6 +145,8 @@ pub async fn identify(
     ctx.journey.factors.clear();
     ctx.journey.code = None;
     ctx.journey.ghost_attempts = 0;
+    ctx.journey.ghost_resends = 0;
+    ctx.journey.ghost_sent_at = (!usable).then_some(now);
     if usable {
         ctx.journey.user_id = user.as_ref().map(|u| u.id.clone());
         ctx.journey.ghost = false;
@@ -175,7 +183,11 @@ pub async fn code(
         )
         .await;
     }
+    if let Err(r) = throttle::before_code(&ctx).await {
+        return r;
+    }
     if ctx.journey.ghost {
+        throttle::code_failed(&ctx).await;
         // Mirror a real verification's countdown; no code is ever right.
         let max = state
             .otp
@@ -204,6 +216,10 @@ pub async fn code(
             ctx.journey.code = None;
             return flow::advance(ctx).await;
         }
+        Err(OtpError::Refused(r)) => {
+            throttle::code_failed(&ctx).await;
+            return throttle::refused(&ctx, &r);
+        }
         Err(e) => {
             tracing::error!(error = %e, "checking a sign-in code failed");
             return server_error(&state, t);
@@ -229,6 +245,7 @@ pub async fn code(
         VerificationStatus::MaxAttemptsReached => t.too_many_attempts.to_string(),
         _ => t.code_expired.to_string(),
     };
+    throttle::code_failed(&ctx).await;
     tracing::info!(client_id = %ctx.app.client_id, status = outcome.status.as_str(), "sign-in code not accepted");
     render::code(&ctx, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await
 }
@@ -263,13 +280,16 @@ pub async fn resend(
     };
     let t = ctx.t;
     if ctx.journey.ghost {
-        return render::code(&ctx, Some(t.code_resent.into()), None, StatusCode::OK).await;
+        return ghost_resend(ctx).await;
     }
     let Some(pending) = ctx.journey.code.clone() else {
         return flow::advance(ctx).await;
     };
     let user_name = ctx.user_name();
     let locale = ctx.locale();
+    if let Err(r) = throttle::before_send(&ctx).await {
+        return r;
+    }
     match state
         .otp
         .resend(
@@ -285,6 +305,7 @@ pub async fn resend(
             let msg = fill(t.resend_wait, &[("seconds", &secs.to_string())]);
             render::code(&ctx, None, Some(msg), StatusCode::TOO_MANY_REQUESTS).await
         }
+        Err(OtpError::Refused(r)) => throttle::refused(&ctx, &r),
         Err(OtpError::ResendLimit(_)) => render::message(
             &ctx,
             StatusCode::TOO_MANY_REQUESTS,
@@ -318,6 +339,39 @@ pub async fn resend(
             server_error(&state, t)
         }
     }
+}
+
+/// "Resend code" for a ghost journey: the same cooldown, limit and answers as a real
+/// verification's, and nothing is sent.
+async fn ghost_resend(mut ctx: Ctx) -> Response {
+    let t = ctx.t;
+    let policy = ctx
+        .state
+        .otp
+        .policy_for(Some(&ctx.app))
+        .await
+        .unwrap_or_default();
+    if ctx.journey.ghost_resends >= policy.max_resends {
+        return render::message(
+            &ctx,
+            StatusCode::TOO_MANY_REQUESTS,
+            t.error_title,
+            t.resend_limit.into(),
+            None,
+            Vec::new(),
+        );
+    }
+    let wait = render::ghost_resend_wait(&ctx, &policy);
+    if wait > 0 {
+        let msg = fill(t.resend_wait, &[("seconds", &wait.to_string())]);
+        return render::code(&ctx, None, Some(msg), StatusCode::TOO_MANY_REQUESTS).await;
+    }
+    ctx.journey.ghost_resends += 1;
+    ctx.journey.ghost_sent_at = Some(ctx.state.now());
+    if let Err(r) = ctx.save().await {
+        return r;
+    }
+    render::code(&ctx, Some(t.code_resent.into()), None, StatusCode::OK).await
 }
 
 /// "Send by WhatsApp instead" / "Send by SMS instead".

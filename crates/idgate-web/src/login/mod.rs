@@ -10,6 +10,7 @@ mod context;
 mod flow;
 mod forms;
 mod render;
+mod throttle;
 
 use axum::Router;
 use axum::routing::{get, post};

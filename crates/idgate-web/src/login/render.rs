@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use idgate_core::application::FirstFactor;
 use idgate_core::login::{Factor, second_options};
+use idgate_core::otp::OtpPolicy;
 use idgate_core::user::User;
 
 use crate::login::context::Ctx;
@@ -107,7 +108,11 @@ pub async fn code(
             };
             (lead, c.factor, wait)
         }
-        _ => (t.code_sent_account.to_string(), Factor::SmsOtp, 0),
+        _ => (
+            t.code_sent_account.to_string(),
+            Factor::SmsOtp,
+            ghost_resend_wait(ctx, &policy),
+        ),
     };
     ctx.finish(pages::render(
         status,
@@ -126,6 +131,14 @@ pub async fn code(
             switch: switch_option(ctx, factor),
         },
     ))
+}
+
+/// The pretend cooldown of a ghost journey's code (0 when it is not a ghost).
+pub fn ghost_resend_wait(ctx: &Ctx, policy: &OtpPolicy) -> i64 {
+    match (ctx.journey.ghost, ctx.journey.ghost_sent_at) {
+        (true, Some(at)) => (at + i64::from(policy.resend_cooldown) - ctx.state.now()).max(0),
+        _ => 0,
+    }
 }
 
 pub fn enrol(ctx: &Ctx, error: Option<String>, value: String) -> Response {

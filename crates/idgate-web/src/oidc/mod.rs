@@ -6,6 +6,7 @@
 //! client or the bearer token instead of relying on cookies.
 
 pub mod authorize;
+pub mod builtin;
 pub mod errors;
 pub mod issue;
 pub mod logout;

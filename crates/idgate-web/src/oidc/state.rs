@@ -50,6 +50,8 @@ pub struct OidcState {
     pub lifetimes: Lifetimes,
     pub session_ttl: i64,
     pub brand: Brand,
+    /// Parameters for new password hashes (admin password resets).
+    pub argon2: Argon2Params,
     dummy_hash: String,
     hashing: Semaphore,
     ring: RwLock<(Arc<KeyRing>, Instant)>,
@@ -79,11 +81,15 @@ impl OidcState {
         let dummy = tokio::task::spawn_blocking(move || dummy_hash(&params))
             .await
             .map_err(|e| PasswordError::Hash(e.to_string()))??;
-        let permits = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // One core fewer than the machine has (at least one): a login storm queues here
+        // and leaves a core for code checks, token requests and everything else.
+        let permits =
+            std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
         Ok(Self {
             lifetimes: settings.lifetimes,
             session_ttl: settings.session_ttl,
             brand: settings.brand,
+            argon2: params,
             dummy_hash: dummy,
             hashing: Semaphore::new(permits),
             ring: RwLock::new((Arc::new(ring), Instant::now())),

@@ -34,6 +34,10 @@ pub struct AddArgs {
     /// A public client (SPA, mobile app): no secret, PKCE required.
     #[arg(long)]
     pub public: bool,
+    /// The ID-token signing algorithm: ES256 (default) or RS256 for relying parties that
+    /// only know RSA.
+    #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = ["ES256", "RS256"])]
+    pub signing_alg: String,
 }
 
 pub async fn run(command: AppCommand, rt: &Runtime) -> anyhow::Result<()> {
@@ -66,11 +70,16 @@ pub async fn run(command: AppCommand, rt: &Runtime) -> anyhow::Result<()> {
                 updated_at: now,
             };
             rt.store.create_application(&app).await?;
+            if a.signing_alg != "ES256" {
+                rt.store
+                    .set_client_signing_alg(&client_id, Some(&a.signing_alg), now)
+                    .await?;
+            }
             audit(
                 rt,
                 "application.created",
                 &client_id,
-                serde_json::json!({"name": app.name}),
+                serde_json::json!({"name": app.name, "signing_alg": a.signing_alg}),
             )
             .await;
             println!("client_id: {client_id}");
@@ -127,6 +136,11 @@ pub async fn run(command: AppCommand, rt: &Runtime) -> anyhow::Result<()> {
                 println!("logout URIs:    {}", a.post_logout_redirect_uris.join(", "));
             }
             println!("login flow:     {}", describe_flow(&a.login_flow));
+            let alg = rt.store.get_client_signing_alg(&a.client_id).await?;
+            println!(
+                "ID token alg:   {}",
+                alg.as_deref().unwrap_or("ES256 (default)")
+            );
             println!(
                 "OTP policy:     {}",
                 a.otp_policy

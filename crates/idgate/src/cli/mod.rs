@@ -1,9 +1,11 @@
-//! The command line: `idgate serve | migrate | config | user | app | admin`.
+//! The command line: `idgate serve | migrate | config | user | app | admin | keys`.
 
 pub mod admin;
 pub mod app;
 pub mod config_cmd;
+pub mod keys;
 pub mod password_input;
+pub mod secrets;
 pub mod user;
 
 use std::path::PathBuf;
@@ -51,5 +53,15 @@ pub enum Command {
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
+    },
+    /// Manage the OpenID Connect signing keys (list, rotate).
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
+    /// Master-secret operations (rotate-master).
+    Secrets {
+        #[command(subcommand)]
+        command: secrets::SecretsCommand,
     },
 }

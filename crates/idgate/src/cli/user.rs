@@ -40,7 +40,8 @@ pub enum UserCommand {
         #[arg(long)]
         minutes: Option<u32>,
     },
-    /// Unlock a user.
+    /// Unlock a user (also resets its failed-attempt and password counters; a disabled
+    /// user stays disabled).
     Unlock { username: String },
     /// Delete a user.
     Delete { username: String },
@@ -222,10 +223,8 @@ pub async fn run(command: UserCommand, rt: &Runtime) -> anyhow::Result<()> {
         }
         UserCommand::Unlock { username } => {
             let mut u = find(rt, &username).await?;
-            u.status = UserStatus::Active;
-            u.locked_until = None;
-            u.updated_at = now;
-            rt.store.update_user(&u).await?;
+            // Also resets the failure, lock-repeat and password counters (limits).
+            idgate_core::limits::unlock_user(rt.store.as_ref(), &rt.keys, &mut u, now).await?;
             audit(rt, "user.unlocked", &u.id, serde_json::json!({})).await;
             println!("{} unlocked", u.username);
         }

@@ -256,6 +256,7 @@ async fn sigterm_lets_an_in_flight_request_finish() {
         .env("IDGATE_SECRETS__MASTER_SECRET", MASTER)
         .env("IDGATE_SERVER__LISTEN", "127.0.0.1:0")
         .env("IDGATE_LOG__FORMAT", "json")
+        .env("IDGATE_LIMITS__ENABLED", "false")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     if let Some(url) = &db.url {

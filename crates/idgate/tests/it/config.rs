@@ -174,6 +174,7 @@ fn configuration_reference_documents_every_key() {
             "secrets.master_secret_file",
             "phone.default_region",
             "dev_outbox.enabled",
+            "demo.enabled",
         ]
         .map(String::from),
     );

@@ -71,6 +71,11 @@ pub fn test_config(data_dir: PathBuf, db: &TestDb) -> Config {
         parallelism: 1,
     };
     c.phone.default_region = Some("US".into());
+    // Tests send many codes to one number from 127.0.0.1: rate limits, lockout and
+    // pumping guards are off unless a test turns them on (limits.rs, hardening.rs).
+    c.limits.enabled = false;
+    // No demo user/application in test servers (oidc_demo.rs turns it on).
+    c.demo.enabled = Some(false);
     c
 }
 

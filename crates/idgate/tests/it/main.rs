@@ -3,14 +3,26 @@
 //! they run on PostgreSQL instead of SQLite.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin_api;
 mod cli;
 mod config;
+mod console;
 mod fake_d7;
 mod foundation;
+mod hardening;
 mod harness;
 mod leaks;
+mod leaks_full;
+mod limits;
+mod login_enumeration;
 mod nodes;
 mod oidc;
+mod oidc_demo;
+mod oidc_flows;
+mod oidc_gateway;
+mod oidc_keys;
+mod openapi;
 mod process;
 mod providers;
+mod secrets;
 mod verify;

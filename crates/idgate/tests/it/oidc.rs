@@ -186,7 +186,7 @@ impl Browser {
     }
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub fn query_param(url: &str, name: &str) -> Option<String> {
     let q = url.split_once('?')?.1;
     url::form_urlencoded::parse(q.as_bytes())
         .find(|(k, _)| k == name)
@@ -344,7 +344,7 @@ async fn oidc_rp_password_then_sms_code() {
     s.stop().await;
 }
 
-fn authorize_url(s: &TestServer, client_id: &str, extra: &[(&str, &str)]) -> String {
+pub fn authorize_url(s: &TestServer, client_id: &str, extra: &[(&str, &str)]) -> String {
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
     ser.append_pair("client_id", client_id)
         .append_pair("redirect_uri", REDIRECT)

@@ -15,7 +15,14 @@ pub struct Server {
 }
 
 /// Starts `idgate serve` (trace-level JSON logs captured) and waits for its address.
+/// Rate limits are off (tests send many codes to one number).
 pub fn spawn_server(dir: &std::path::Path, db: &TestDb) -> Server {
+    spawn_server_env(dir, db, &[])
+}
+
+/// [`spawn_server`] with extra environment (e.g. `IDGATE_LIMITS__ENABLED=true` for a
+/// test of the limits themselves); later entries win.
+pub fn spawn_server_env(dir: &std::path::Path, db: &TestDb, env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_idgate"));
     cmd.arg("serve")
         .current_dir(dir)
@@ -26,10 +33,14 @@ pub fn spawn_server(dir: &std::path::Path, db: &TestDb) -> Server {
         .env("IDGATE_SERVER__LISTEN", "127.0.0.1:0")
         .env("IDGATE_LOG__FORMAT", "json")
         .env("IDGATE_LOG__LEVEL", "trace")
+        .env("IDGATE_LIMITS__ENABLED", "false")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if let Some(url) = &db.url {
         cmd.env("IDGATE_DATABASE__URL", url);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
     }
     let mut child = cmd.spawn().unwrap();
     let logs = Arc::new(Mutex::new(String::new()));
