@@ -244,7 +244,8 @@ async fn oidc_keys_rotate_keeps_old_public_keys_until_their_tokens_expire() {
     // Once every token the old keys signed has expired, they leave the JWKS.
     // `keys rotate` dated the retirement by the real clock, a few seconds after the
     // manual clock started: step well past it.
-    s.clock.advance(idgate::cli::keys::default_keep_secs() + 120);
+    s.clock
+        .advance(idgate::cli::keys::default_keep_secs() + 120);
     s.state().oidc.reload().await.unwrap();
     let later = jwks_kids(&s).await;
     assert_eq!(later.len(), 2, "{later:?}");
