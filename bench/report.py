@@ -24,17 +24,38 @@ print(f"- {sh('rustc --version')}, release profile (thin LTO)")
 rev = sh("git rev-parse --short HEAD")
 pg = sh("psql --version | cut -d' ' -f3")
 print(f"- idgate {rev}; PostgreSQL {pg}; SQLite bundled with sqlx (WAL, synchronous=NORMAL)")
-print(f"- load tool `idgate-bench` (bench/src/main.rs) on the same machine, over loopback, {duration} s of measured load per row")
+wrk_version = sh("wrk --version 2>&1 | head -1 | cut -d' ' -f1-2") or "wrk"
+print(f"- load tools on the same machine, over loopback, {duration} s of measured load per row: `idgate-bench` (bench/src/main.rs) and, for the single-request scenarios, `{wrk_version}` with `-t2` (bench/wrk/)")
 print("- server: dev outbox as the provider (in memory), `log.level = warn` (plus the start-up line), 16 database connections\n")
 print("`issue` = `POST /api/v1/verifications` (generate a code, HMAC it, store the verification,")
 print("render the template, deliver to the dev outbox, write the message log). `check` = a")
 print("correct `POST /api/v1/verifications/{id}/check` (client authentication, read, constant-time")
 print("compare, one conditional UPDATE). Each check round issues 500 verifications untimed, then")
 print("checks them timed.\n")
-print("| database | scenario | concurrency | requests | errors | rate (req/s) | p50 (ms) | p99 (ms) | max (ms) |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("`server CPU` is the CPU time the idgate process used during the row divided by its")
+print("requests (for `check` it includes the untimed issuing rounds); `machine CPU` is the share")
+print("of both cores busy meanwhile, server and load client together.\n")
+print("| database | scenario | tool | concurrency | requests | errors | rate (req/s) | p50 (ms) | p99 (ms) | max (ms) | server CPU (µs/req) | machine CPU |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+splits = [r for r in rows if r.get("scenario") == "cpu_split"]
 for r in rows:
-    print(f"| {r['label']} | {r['scenario']} | {r['concurrency']} | {r['requests']} | {r['errors']} | {r['rate']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.2f} |")
+    if r.get("scenario") == "cpu_split":
+        continue
+    per_req = ""
+    if r.get("server_cpu_s") is not None and r["requests"]:
+        per_req = f"{r['server_cpu_s'] * 1e6 / r['requests']:.0f}"
+    busy = ""
+    if r.get("machine_cpu_s") is not None and r.get("seconds"):
+        busy = f"{100 * r['machine_cpu_s'] / (os.cpu_count() * r['seconds']):.0f}%"
+    tool = r.get("tool", "idgate-bench")
+    print(f"| {r['label']} | {r['scenario']} | {tool} | {r['concurrency']} | {r['requests']} | {r['errors']} | {r['rate']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.2f} | {per_req} | {busy} |")
+if splits:
+    print("\nWhere the server's CPU goes during sign-ins with production Argon2 (perf samples of the")
+    print("idgate process, concurrency 32):\n")
+    print("| database | Argon2 (password hash) | kernel (network, scheduling) | everything else |")
+    print("|---|---|---|---|")
+    for r in splits:
+        print(f"| {r['label']} | {r['argon2_pct']:.1f}% | {r['kernel_pct']:.1f}% | {r['other_pct']:.1f}% |")
 print("\nTargets (issue 3, SQLite, concurrency 32): ≥ 3,000 issued/s, ≥ 6,000 checks/s, p99 ≤ 25 ms.")
 print("\nOpenID Connect (issue 5): `discovery` = `GET /.well-known/openid-configuration`; `jwks` =")
 print("`GET /jwks`; `token` = `POST /token` with `client_credentials` (client_secret_basic, an ES256")

@@ -84,6 +84,38 @@ export class Idgate {
     const r = await fetch(`${this.base}/dev/outbox.json?to=${encodeURIComponent(to)}&limit=500`);
     return (await r.json()).messages.length;
   }
+
+  /** The demo user's password, printed once on stdout by the first start (waits up to 5 s). */
+  async demoPassword() {
+    for (let i = 0; i < 50; i++) {
+      const m = /^\s*password: (\S+)\s*$/m.exec(this.logs);
+      if (m) return m[1];
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    throw new Error(`idgate printed no demo password:\n${this.logs}`);
+  }
+
+  /** An admin token (created once, with the CLI) for `api`. */
+  adminToken() {
+    this.token ??= this.cli(['admin', 'token', 'create', '--name', 'e2e']).trim();
+    return this.token;
+  }
+
+  /** Calls the admin API; returns `{ status, body }` and throws unless the status is `expect`. */
+  async api(method, path, body, expect = 200) {
+    const r = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.adminToken()}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10000),
+    });
+    const text = await r.text();
+    const json = text ? JSON.parse(text) : null;
+    if (expect !== null && r.status !== expect) {
+      throw new Error(`${method} ${path} answered ${r.status}, expected ${expect}: ${text}`);
+    }
+    return { status: r.status, body: json };
+  }
 }
 
 async function freePort() {

@@ -44,3 +44,34 @@ export async function exchange(base, clientId, secret, redirectUri, code, verifi
   const claims = JSON.parse(Buffer.from(body.id_token.split('.')[1], 'base64url').toString());
   return { tokens: body, claims };
 }
+
+const JWS_ALGS = {
+  ES256: { hash: 'sha256', dsaEncoding: 'ieee-p1363' },
+  RS256: { hash: 'sha256' },
+};
+
+/**
+ * Verifies an ID token independently of idgate's own RP: the signature against the key the
+ * discovery document's `jwks_uri` publishes (ES256 or RS256, chosen by `kid`), `typ`, `iss`,
+ * `aud` and `exp`. Returns the claims; throws on any mismatch.
+ */
+export async function verifyIdToken(issuer, jwt, audience) {
+  const [h, p, s] = jwt.split('.');
+  const header = JSON.parse(Buffer.from(h, 'base64url').toString());
+  const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+  const discovery = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json();
+  if (discovery.issuer !== issuer) throw new Error(`discovery issuer ${discovery.issuer} ≠ ${issuer}`);
+  const { keys } = await (await fetch(discovery.jwks_uri)).json();
+  const jwk = keys.find((k) => k.kid === header.kid);
+  if (!jwk) throw new Error(`no key ${header.kid} in the JWKS (${keys.map((k) => k.kid).join(', ')})`);
+  const alg = JWS_ALGS[header.alg];
+  if (!alg || (jwk.alg && jwk.alg !== header.alg)) throw new Error(`unexpected alg ${header.alg} (key says ${jwk.alg})`);
+  const key = crypto.createPublicKey({ key: jwk, format: 'jwk' });
+  const ok = crypto.verify(alg.hash, Buffer.from(`${h}.${p}`), alg.dsaEncoding ? { key, dsaEncoding: alg.dsaEncoding } : key, Buffer.from(s, 'base64url'));
+  if (!ok) throw new Error('the ID token signature does not verify against the JWKS');
+  if (header.typ && header.typ !== 'JWT') throw new Error(`ID token typ ${header.typ}`);
+  if (claims.iss !== issuer) throw new Error(`iss ${claims.iss} ≠ ${issuer}`);
+  if (claims.aud !== audience && !(Array.isArray(claims.aud) && claims.aud.includes(audience))) throw new Error(`aud ${claims.aud} ≠ ${audience}`);
+  if (!(claims.exp > Date.now() / 1000)) throw new Error(`the ID token expired (exp ${claims.exp})`);
+  return claims;
+}

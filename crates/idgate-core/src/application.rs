@@ -80,6 +80,83 @@ impl Application {
     }
 }
 
+/// Per-application token lifetimes, in seconds. `None` = the server's lifetime applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenLifetimes {
+    #[serde(default)]
+    pub access_token: Option<i64>,
+    #[serde(default)]
+    pub id_token: Option<i64>,
+    /// How long a sign-in's refresh tokens work (the grant's lifetime, from the sign-in).
+    #[serde(default)]
+    pub refresh_token: Option<i64>,
+    #[serde(default)]
+    pub authorization_code: Option<i64>,
+}
+
+/// An application's OpenID Connect settings kept beside it: the ID-token signing
+/// algorithm (`None` = the default) and token lifetime overrides.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientOidcSettings {
+    pub signing_alg: Option<String>,
+    pub token_lifetimes: TokenLifetimes,
+}
+
+/// Allowed override ranges, in seconds (inclusive).
+pub const ACCESS_TOKEN_LIFETIME_RANGE: (i64, i64) = (60, 86_400);
+pub const ID_TOKEN_LIFETIME_RANGE: (i64, i64) = (60, 86_400);
+pub const REFRESH_TOKEN_LIFETIME_RANGE: (i64, i64) = (300, 365 * 86_400);
+/// RFC 6749 §4.1.2: a maximum lifetime of 10 minutes is recommended.
+pub const AUTHORIZATION_CODE_LIFETIME_RANGE: (i64, i64) = (10, 600);
+
+/// A lifetime outside its range: names the field, the value and the allowed range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} must be between {min} and {max} seconds (got {value})")]
+pub struct LifetimeError {
+    pub field: &'static str,
+    pub value: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
+impl TokenLifetimes {
+    /// Whether no lifetime is overridden.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Each set lifetime is within its range.
+    pub fn validate(&self) -> Result<(), LifetimeError> {
+        let check = |field, value: Option<i64>, (min, max): (i64, i64)| match value {
+            Some(value) if value < min || value > max => Err(LifetimeError {
+                field,
+                value,
+                min,
+                max,
+            }),
+            _ => Ok(()),
+        };
+        check(
+            "access_token",
+            self.access_token,
+            ACCESS_TOKEN_LIFETIME_RANGE,
+        )?;
+        check("id_token", self.id_token, ID_TOKEN_LIFETIME_RANGE)?;
+        check(
+            "refresh_token",
+            self.refresh_token,
+            REFRESH_TOKEN_LIFETIME_RANGE,
+        )?;
+        check(
+            "authorization_code",
+            self.authorization_code,
+            AUTHORIZATION_CODE_LIFETIME_RANGE,
+        )?;
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApplicationError {
     #[error("name is empty")]
@@ -134,6 +211,33 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), ApplicationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_lifetimes_ranges() {
+        assert_eq!(TokenLifetimes::default().validate(), Ok(()));
+        assert!(TokenLifetimes::default().is_empty());
+        let ok = TokenLifetimes {
+            access_token: Some(60),
+            id_token: Some(86_400),
+            refresh_token: Some(300),
+            authorization_code: Some(600),
+        };
+        assert_eq!(ok.validate(), Ok(()));
+        assert!(!ok.is_empty());
+        let bad = TokenLifetimes {
+            authorization_code: Some(601),
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.validate().map_err(|e| e.to_string()),
+            Err("authorization_code must be between 10 and 600 seconds (got 601)".into())
+        );
+        let bad = TokenLifetimes {
+            access_token: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(bad.validate().map_err(|e| e.field), Err("access_token"));
+    }
 
     #[test]
     fn redirect_uris() {

@@ -16,6 +16,7 @@ use crate::UnixTime;
 use crate::audit::AuditEvent;
 use crate::clock::SharedClock;
 use crate::crypto::Keys;
+use crate::notifier::ChannelGate;
 use crate::otp::Channel;
 use crate::phone::{PhoneNumber, parse_region};
 use crate::store::{Store, StoreError, Take};
@@ -233,6 +234,55 @@ impl LimitsConfig {
     }
 }
 
+/// Counter: requests refused by a limit or guard, by `rule` ([`Refusal::label`]).
+pub const LIMIT_REFUSALS_TOTAL: &str = "idgate_limit_refusals_total";
+/// Counter: destination prefixes blocked by the velocity guard, by `channel`.
+pub const PREFIX_BLOCKS_TOTAL: &str = "idgate_prefix_blocks_total";
+/// Counter: trips of a channel's hourly send budget breaker (once per node per trip).
+pub const SEND_BUDGET_TRIPPED_TOTAL: &str = "idgate_send_budget_tripped_total";
+/// Counter: accounts locked after failed attempts.
+pub const ACCOUNT_LOCKOUTS_TOTAL: &str = "idgate_account_lockouts_total";
+
+/// Every `rule` label [`LIMIT_REFUSALS_TOTAL`] can carry.
+pub fn refusal_labels() -> impl Iterator<Item = &'static str> {
+    Rule::ALL.into_iter().map(Rule::as_str).chain([
+        "destination",
+        "prefix_blocked",
+        "send_budget",
+        "account_locked",
+    ])
+}
+
+/// Describes the guard's counters (Prometheus `HELP`) and creates every series at 0, so
+/// that `increase()` sees the first event. Call after the metrics recorder is installed;
+/// calling again is harmless.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        LIMIT_REFUSALS_TOTAL,
+        "Requests refused by a rate limit, the password delay, a destination rule, a prefix block, a send budget or an account lock, by rule."
+    );
+    metrics::describe_counter!(
+        PREFIX_BLOCKS_TOTAL,
+        "Destination prefixes blocked by the SMS-pumping velocity guard, by channel."
+    );
+    metrics::describe_counter!(
+        SEND_BUDGET_TRIPPED_TOTAL,
+        "Trips of a channel's hourly send budget breaker (once per node per trip)."
+    );
+    metrics::describe_counter!(
+        ACCOUNT_LOCKOUTS_TOTAL,
+        "Accounts locked after too many failed sign-in attempts."
+    );
+    for rule in refusal_labels() {
+        metrics::counter!(LIMIT_REFUSALS_TOTAL, "rule" => rule).increment(0);
+    }
+    for channel in Channel::ALL {
+        metrics::counter!(PREFIX_BLOCKS_TOTAL, "channel" => channel.as_str()).increment(0);
+        metrics::counter!(SEND_BUDGET_TRIPPED_TOTAL, "channel" => channel.as_str()).increment(0);
+    }
+    metrics::counter!(ACCOUNT_LOCKOUTS_TOTAL).increment(0);
+}
+
 /// Which rule refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
@@ -247,6 +297,17 @@ pub enum Rule {
 }
 
 impl Rule {
+    pub const ALL: [Rule; 8] = [
+        Rule::SendsPerNumber,
+        Rule::SendsPerIp,
+        Rule::SendsPerUser,
+        Rule::SendsPerApplication,
+        Rule::WrongCodesPerIp,
+        Rule::PasswordFailuresPerUser,
+        Rule::PasswordFailuresPerIp,
+        Rule::PasswordDelay,
+    ];
+
     /// The config key (and the metric label): a fixed set, never a subject.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -332,7 +393,7 @@ pub enum GuardError {
 }
 
 fn refused(r: Refusal) -> GuardError {
-    metrics::counter!("idgate_limit_refusals_total", "rule" => r.label()).increment(1);
+    metrics::counter!(LIMIT_REFUSALS_TOTAL, "rule" => r.label()).increment(1);
     GuardError::Refused(r)
 }
 
@@ -398,6 +459,11 @@ fn classify(number: &PhoneNumber) -> (Option<String>, Option<phonenumber::Type>)
         ),
         Err(_) => (None, None),
     }
+}
+
+/// The key a channel's prefix block and velocity set live under.
+fn prefix_key(channel: Channel, prefix: &str) -> String {
+    format!("prefix:{}:{prefix}", channel.as_str())
 }
 
 /// The guard the OTP engine and the web layer consult. Cheap to clone behind an `Arc`.
@@ -535,6 +601,8 @@ impl Guard {
     /// Everything a send must pass, in order: destination rules, prefix block, per-number,
     /// per-user and per-application limits, prefix velocity, the channel's hourly budget.
     /// The client IP is checked by the web layer ([`Guard::take_ip_send`]), which knows it.
+    /// A delivery that falls back to another channel passes that channel's own rules too
+    /// ([`Guard::before_fallback`]).
     pub async fn before_send(
         &self,
         channel: Channel,
@@ -545,24 +613,14 @@ impl Guard {
         if !self.config.enabled {
             return Ok(());
         }
-        let c = self.config.channel(channel);
-        self.check_destination(c, to)?;
-        let now = self.clock.now();
-        let prefix = prefix_of(to, c.prefix_digits);
-        let block_key = format!("prefix:{}:{prefix}", channel.as_str());
-        if let Some(until) = self.store.blocked_until(&block_key, now).await? {
-            return Err(refused(Refusal::PrefixBlocked {
-                retry_after: until - now,
-            }));
-        }
+        self.channel_entry(channel, to).await?;
         if let Some(user_id) = user_id {
             self.check_locked(user_id).await?;
         }
-        let number = self.subject(to.as_str());
         self.take(
             Rule::SendsPerNumber,
             self.config.sends_per_number,
-            &format!("send.number:{number}"),
+            &format!("send.number:{}", self.subject(to.as_str())),
         )
         .await?;
         if let Some(user_id) = user_id {
@@ -581,13 +639,57 @@ impl Guard {
             )
             .await?;
         }
+        self.channel_capacity(channel, to).await
+    }
+
+    /// The rules of `channel` alone, for a code the requested channel could not deliver
+    /// and that now goes out on `channel` (channel fallback): its destination rules,
+    /// prefix block and velocity guard, and its hourly budget. The per-number, per-user
+    /// and per-application limits were counted once for the send by [`Guard::before_send`].
+    pub async fn before_fallback(
+        &self,
+        channel: Channel,
+        to: &PhoneNumber,
+    ) -> Result<(), GuardError> {
+        if !self.config.enabled {
+            return Ok(());
+        }
+        self.channel_entry(channel, to).await?;
+        self.channel_capacity(channel, to).await
+    }
+
+    /// Whether `channel` may send to `to` at all: destination rules, then a prefix block.
+    async fn channel_entry(&self, channel: Channel, to: &PhoneNumber) -> Result<(), GuardError> {
+        let c = self.config.channel(channel);
+        self.check_destination(c, to)?;
+        let now = self.clock.now();
+        let block_key = prefix_key(channel, &prefix_of(to, c.prefix_digits));
+        if let Some(until) = self.store.blocked_until(&block_key, now).await? {
+            return Err(refused(Refusal::PrefixBlocked {
+                retry_after: until - now,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Counts the send against `channel`'s prefix velocity guard and hourly budget.
+    async fn channel_capacity(&self, channel: Channel, to: &PhoneNumber) -> Result<(), GuardError> {
+        let c = self.config.channel(channel);
+        let now = self.clock.now();
         if c.prefix_max_numbers > 0 {
+            let prefix = prefix_of(to, c.prefix_digits);
+            let block_key = prefix_key(channel, &prefix);
             let window = i64::try_from(c.prefix_window_secs)
                 .unwrap_or(i64::MAX)
                 .max(1);
             let seen = self
                 .store
-                .add_member(&block_key, &number, now, now.saturating_add(window))
+                .add_member(
+                    &block_key,
+                    &self.subject(to.as_str()),
+                    now,
+                    now.saturating_add(window),
+                )
                 .await?;
             if seen > i64::from(c.prefix_max_numbers) {
                 let secs = i64::try_from(c.prefix_block_secs)
@@ -677,7 +779,7 @@ impl Guard {
         until: UnixTime,
         to: &PhoneNumber,
     ) {
-        metrics::counter!("idgate_prefix_blocks_total", "channel" => channel.as_str()).increment(1);
+        metrics::counter!(PREFIX_BLOCKS_TOTAL, "channel" => channel.as_str()).increment(1);
         tracing::warn!(
             channel = %channel,
             prefix = %prefix,
@@ -705,7 +807,7 @@ impl Guard {
             Err(_) => true,
         };
         if first {
-            metrics::counter!("idgate_send_budget_tripped_total", "channel" => channel.as_str())
+            metrics::counter!(SEND_BUDGET_TRIPPED_TOTAL, "channel" => channel.as_str())
                 .increment(1);
             tracing::error!(
                 channel = %channel,
@@ -891,7 +993,7 @@ impl Guard {
         self.store
             .reset_counters(&[format!("lock.fail:{user_id}")])
             .await?;
-        metrics::counter!("idgate_account_lockouts_total").increment(1);
+        metrics::counter!(ACCOUNT_LOCKOUTS_TOTAL).increment(1);
         tracing::warn!(user = %user_id, failures, until, lock_number = nth, "account locked after failed attempts");
         let event = AuditEvent {
             id: crate::new_id(),
@@ -923,9 +1025,56 @@ impl Guard {
     }
 }
 
+/// A delivery that falls back to another channel asks the guard for that channel's rules.
+#[async_trait::async_trait]
+impl ChannelGate for Guard {
+    async fn admit(&self, channel: Channel, to: &PhoneNumber) -> Result<(), GuardError> {
+        self.before_fallback(channel, to).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_refusal_label_is_registered() {
+        let labels: Vec<&str> = refusal_labels().collect();
+        let refusals = [
+            Refusal::Destination("x"),
+            Refusal::PrefixBlocked { retry_after: 1 },
+            Refusal::Budget {
+                channel: Channel::Sms,
+                retry_after: 1,
+            },
+            Refusal::Locked { until: None },
+        ]
+        .into_iter()
+        .chain(Rule::ALL.map(|rule| Refusal::RateLimited {
+            rule,
+            retry_after: 1,
+        }));
+        let mut n = 0;
+        for r in refusals {
+            assert!(labels.contains(&r.label()), "{}", r.label());
+            n += 1;
+        }
+        assert_eq!(n, labels.len(), "{labels:?}");
+        // A new rule must join `Rule::ALL`: this match stops compiling until it is added.
+        let position = |r: Rule| match r {
+            Rule::SendsPerNumber => 0,
+            Rule::SendsPerIp => 1,
+            Rule::SendsPerUser => 2,
+            Rule::SendsPerApplication => 3,
+            Rule::WrongCodesPerIp => 4,
+            Rule::PasswordFailuresPerUser => 5,
+            Rule::PasswordFailuresPerIp => 6,
+            Rule::PasswordDelay => 7,
+        };
+        for (i, r) in Rule::ALL.into_iter().enumerate() {
+            assert_eq!(position(r), i);
+        }
+    }
 
     #[test]
     fn prefixes_and_defaults() {

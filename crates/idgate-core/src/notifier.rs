@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 
+use crate::limits::{GuardError, Refusal};
 use crate::otp::Channel;
 use crate::phone::PhoneNumber;
 
@@ -14,6 +15,9 @@ pub struct Delivery<'a> {
     pub channel: Channel,
     /// Channels the caller accepts if `channel` cannot deliver (channel fallback).
     pub fallback: Option<Channel>,
+    /// Asked before the code goes out on the fallback channel (`channel` itself was
+    /// admitted by the caller); `None`: no abuse rules apply.
+    pub gate: Option<&'a dyn ChannelGate>,
     pub to: &'a PhoneNumber,
     pub code: &'a str,
     pub expiry_minutes: u32,
@@ -52,8 +56,27 @@ pub enum DeliveryError {
     /// code or the full number).
     #[error("no provider could send the {channel} message: {reason}")]
     AllFailed { channel: Channel, reason: String },
+    /// `channel` could not deliver and the fallback channel's own abuse rules refused
+    /// the code (destination rules, prefix guard or hourly budget of that channel).
+    #[error(
+        "the {channel} channel could not send, and the {fallback} fallback was refused: {refusal}"
+    )]
+    FallbackRefused {
+        channel: Channel,
+        fallback: Channel,
+        refusal: Refusal,
+    },
     #[error("delivery failed: {0}")]
     Internal(String),
+}
+
+/// The abuse rules of the channel that really carries a code. The caller admits the
+/// requested channel before delivering; a notifier that falls back to another channel
+/// asks the gate first, so that channel's country lists, number-type rules, prefix
+/// guard and hourly budget apply to what it sends (see `crate::limits::Guard`).
+#[async_trait]
+pub trait ChannelGate: Send + Sync {
+    async fn admit(&self, channel: Channel, to: &PhoneNumber) -> Result<(), GuardError>;
 }
 
 #[async_trait]

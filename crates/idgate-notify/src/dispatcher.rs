@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use idgate_core::clock::SharedClock;
 use idgate_core::crypto::Keys;
+use idgate_core::limits::GuardError;
 use idgate_core::message::{DeliveryStatus, MessageRecord};
 use idgate_core::notifier::{Delivered, Delivery, DeliveryError, Notifier};
 use idgate_core::otp::Channel;
@@ -30,10 +31,49 @@ pub fn template_key(channel: Channel, locale: &str) -> String {
     format!("template.{}.{}", channel.as_str(), locale)
 }
 
-/// The text of a test message (`POST /api/v1/channels/{channel}/test`).
+/// The text of an SMS test message (`POST /api/v1/channels/sms/test`).
 pub const TEST_TEXT: &str = "This is a test message from idgate: your provider works.";
 /// The "code" a test message carries (WhatsApp authentication templates need one).
 pub const TEST_CODE: &str = "000000";
+
+/// The text of a test message on `channel`. On WhatsApp it is the sample code alone, like
+/// a real WhatsApp text: D7's guide puts the custom provider's `{{body}}` into an
+/// authentication template's button (`action_payload`), which takes at most 15 characters.
+pub fn test_text(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Sms => TEST_TEXT,
+        Channel::Whatsapp => TEST_CODE,
+    }
+}
+
+/// Counter: codes handed to a provider, by `channel`, `provider` (its kind) and `outcome`.
+pub const CODES_SENT_TOTAL: &str = "idgate_codes_sent_total";
+
+/// Describes the dispatcher's counters (Prometheus `HELP`) and creates every series at 0,
+/// so that `increase()` sees the first event. Call after the recorder is installed;
+/// calling again is harmless.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        CODES_SENT_TOTAL,
+        "Codes handed to a provider, by channel, provider kind and outcome: sent (the gateway accepted the code) or failed (the provider failed it after its retries; failover follows). Test messages are not counted."
+    );
+    for channel in Channel::ALL {
+        for kind in ProviderKind::ALL
+            .into_iter()
+            .filter(|k| k.supports(channel))
+        {
+            for outcome in ["sent", "failed"] {
+                metrics::counter!(CODES_SENT_TOTAL, "channel" => channel.as_str(), "provider" => kind.as_str(), "outcome" => outcome)
+                    .increment(0);
+            }
+        }
+    }
+}
+
+fn count_code(channel: Channel, kind: ProviderKind, outcome: &'static str) {
+    metrics::counter!(CODES_SENT_TOTAL, "channel" => channel.as_str(), "provider" => kind.as_str(), "outcome" => outcome)
+        .increment(1);
+}
 
 pub struct Dispatcher {
     store: Arc<dyn Store>,
@@ -49,6 +89,8 @@ pub struct TestReport {
     pub message_id: String,
     pub sent: bool,
     pub channel: Channel,
+    /// The text that was sent ([`test_text`]).
+    pub text: &'static str,
     pub provider: Option<String>,
     pub provider_message_id: Option<String>,
     pub attempts: Vec<MessageAttempt>,
@@ -91,6 +133,13 @@ impl Dispatcher {
         self
     }
 
+    /// The value of the `{{organization-name}}` placeholder (and of
+    /// `{{application-name}}` when a code belongs to no application).
+    pub fn with_organization_name(mut self, name: &str) -> Self {
+        self.organization_name = name.to_string();
+        self
+    }
+
     pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
         self.policy = policy;
         self
@@ -118,11 +167,16 @@ impl Dispatcher {
         let mut candidates: Vec<String> = Vec::new();
         if let Some(l) = locale {
             candidates.push(l.to_string());
+            // The console and the API file texts under BCP 47 casing (`si-LK`).
+            if let Ok(n) = crate::message_template::normalise_locale(l) {
+                candidates.push(n);
+            }
             if let Some((lang, _)) = l.split_once(['-', '_']) {
-                candidates.push(lang.to_string());
+                candidates.push(lang.to_ascii_lowercase());
             }
         }
         candidates.push("en".into());
+        candidates.dedup();
         for locale in candidates {
             match self
                 .store
@@ -171,13 +225,15 @@ impl Dispatcher {
         })
     }
 
-    /// Tries `providers` in order until one accepts `msg`, within one deadline.
+    /// Tries `providers` in order until one accepts `msg`, within one deadline. With
+    /// `count`, each provider's verdict is counted in [`CODES_SENT_TOTAL`].
     async fn try_channel(
         &self,
         providers: &[Arc<Configured>],
         msg: &OutgoingMessage,
         attempts: &mut Vec<MessageAttempt>,
         reasons: &mut Vec<String>,
+        count: bool,
     ) -> Option<Success> {
         let deadline = Instant::now() + self.policy.deadline;
         for p in providers {
@@ -223,6 +279,9 @@ impl Dispatcher {
                         attempt.http_status = receipt.http_status;
                         attempt.provider_message_id = receipt.provider_message_id.clone();
                         attempts.push(attempt);
+                        if count {
+                            count_code(msg.channel, p.kind, "sent");
+                        }
                         return Some(Success {
                             provider: p.clone(),
                             receipt,
@@ -247,6 +306,9 @@ impl Dispatcher {
                             }
                         }
                         reasons.push(format!("{}: {}", p.name, e.reason));
+                        if count {
+                            count_code(msg.channel, p.kind, "failed");
+                        }
                         break;
                     }
                 }
@@ -281,18 +343,13 @@ impl Dispatcher {
             return Err(DeliveryError::NoProvider(channel));
         }
         let message_id = idgate_core::new_id();
-        let msg = OutgoingMessage::new(
-            message_id.clone(),
-            channel,
-            to.clone(),
-            TEST_TEXT,
-            TEST_CODE,
-        );
+        let text = test_text(channel);
+        let msg = OutgoingMessage::new(message_id.clone(), channel, to.clone(), text, TEST_CODE);
         let started = Instant::now();
         let mut attempts = Vec::new();
         let mut reasons = Vec::new();
         let success = self
-            .try_channel(&providers, &msg, &mut attempts, &mut reasons)
+            .try_channel(&providers, &msg, &mut attempts, &mut reasons, false)
             .await;
         let now = self.clock.now();
         let record = MessageRecord {
@@ -305,7 +362,7 @@ impl Dispatcher {
                 .or_else(|| attempts.last().map(|a| a.provider.clone()))
                 .unwrap_or_default(),
             to_masked: to.masked(),
-            body_redacted: TEST_TEXT.into(),
+            body_redacted: text.into(),
             status: match &success {
                 Some(s) if s.provider.kind == ProviderKind::DevOutbox => DeliveryStatus::Delivered,
                 Some(_) => DeliveryStatus::Sent,
@@ -325,6 +382,7 @@ impl Dispatcher {
             message_id,
             sent: success.is_some(),
             channel,
+            text,
             provider: success.as_ref().map(|s| s.provider.name.clone()),
             provider_message_id: record.provider_message_id.clone(),
             attempts,
@@ -355,8 +413,18 @@ impl Notifier for Dispatcher {
         let mut plan = vec![(d.channel, primary)];
         plan.extend(fallback);
         let mut last_redacted = String::new();
+        let mut refused = None;
         for (channel, providers) in plan {
             if providers.is_empty() {
+                continue;
+            }
+            if channel != d.channel
+                && let Err(e) = admit_fallback(&d, channel, &message_id).await
+            {
+                reasons.push(e.to_string());
+                if matches!(e, DeliveryError::FallbackRefused { .. }) {
+                    refused = Some(e);
+                }
                 continue;
             }
             let (text, redacted) = self.render(channel, &d).await;
@@ -366,7 +434,7 @@ impl Notifier for Dispatcher {
                 tracing::info!(message = %message_id, from = %d.channel, to_channel = %channel, "falling back to the other channel");
             }
             if let Some(s) = self
-                .try_channel(&providers, &msg, &mut attempts, &mut reasons)
+                .try_channel(&providers, &msg, &mut attempts, &mut reasons, true)
                 .await
             {
                 let now = self.clock.now();
@@ -423,9 +491,39 @@ impl Notifier for Dispatcher {
             updated_at: now,
         };
         self.record(&record, &attempts).await;
-        Err(DeliveryError::AllFailed {
+        Err(refused.unwrap_or(DeliveryError::AllFailed {
             channel: d.channel,
             reason,
-        })
+        }))
+    }
+}
+
+/// Whether the code may go out on the fallback `channel`: that channel's own abuse rules
+/// decide (the caller admitted only the requested one). A store failure while checking
+/// keeps the fallback closed.
+async fn admit_fallback(
+    d: &Delivery<'_>,
+    channel: Channel,
+    message_id: &str,
+) -> Result<(), DeliveryError> {
+    let Some(gate) = d.gate else {
+        return Ok(());
+    };
+    match gate.admit(channel, d.to).await {
+        Ok(()) => Ok(()),
+        Err(GuardError::Refused(refusal)) => {
+            tracing::warn!(message = %message_id, from = %d.channel, to_channel = %channel, reason = %refusal, "channel fallback refused by that channel's abuse rules");
+            Err(DeliveryError::FallbackRefused {
+                channel: d.channel,
+                fallback: channel,
+                refusal,
+            })
+        }
+        Err(GuardError::Store(e)) => {
+            tracing::error!(message = %message_id, error = %e, "checking the fallback channel's abuse rules failed");
+            Err(DeliveryError::Internal(format!(
+                "the {channel} fallback's abuse rules could not be checked"
+            )))
+        }
     }
 }

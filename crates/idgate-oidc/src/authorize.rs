@@ -15,8 +15,8 @@ const MAX_STATE: usize = 2048;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorizeError {
-    /// Show a page; do not redirect. The text is for the user.
-    Page(String),
+    /// Show a page saying why; do not redirect.
+    Page(PageReason),
     /// Redirect back to the client with an error.
     Redirect {
         redirect_uri: String,
@@ -24,6 +24,20 @@ pub enum AuthorizeError {
         response_mode: Option<String>,
         error: OAuthError,
     },
+}
+
+/// Why a request cannot be answered with a redirect to the client. The web layer shows
+/// the user a page with the text for it (from its message catalogue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageReason {
+    /// No `client_id`.
+    MissingClientId,
+    /// `client_id` names no registered application.
+    UnknownClient,
+    /// No `redirect_uri`.
+    MissingRedirectUri,
+    /// `redirect_uri` is not one the application registered.
+    UnregisteredRedirectUri,
 }
 
 /// A valid request, and how the user may be prompted.
@@ -50,27 +64,16 @@ pub fn validate(
     app: Option<&Application>,
 ) -> Result<Validated, AuthorizeError> {
     let Some(client_id) = get(params, "client_id") else {
-        return Err(AuthorizeError::Page(
-            "The sign-in link is incomplete: it does not say which application is asking (client_id)."
-                .into(),
-        ));
+        return Err(AuthorizeError::Page(PageReason::MissingClientId));
     };
     let Some(app) = app.filter(|a| a.client_id == client_id) else {
-        return Err(AuthorizeError::Page(
-            "The application that sent you here is not known to this sign-in service.".into(),
-        ));
+        return Err(AuthorizeError::Page(PageReason::UnknownClient));
     };
     let Some(redirect_uri) = get(params, "redirect_uri") else {
-        return Err(AuthorizeError::Page(
-            "The sign-in link is incomplete: it does not say where to return (redirect_uri)."
-                .into(),
-        ));
+        return Err(AuthorizeError::Page(PageReason::MissingRedirectUri));
     };
     if !app.redirect_uris.iter().any(|r| r == redirect_uri) {
-        return Err(AuthorizeError::Page(
-            "The application asked to return to an address that is not registered for it, so the sign-in was stopped."
-                .into(),
-        ));
+        return Err(AuthorizeError::Page(PageReason::UnregisteredRedirectUri));
     }
     let state = get(params, "state").map(str::to_string);
     let response_mode = match get(params, "response_mode") {
@@ -255,15 +258,26 @@ mod tests {
 
     #[test]
     fn bad_client_or_redirect_is_a_page() {
-        assert!(matches!(
+        assert_eq!(
             validate(&params(&[]), None),
-            Err(AuthorizeError::Page(_))
-        ));
+            Err(AuthorizeError::Page(PageReason::UnknownClient))
+        );
         let p = params(&[("redirect_uri", "https://evil.example/cb")]);
-        assert!(matches!(
+        assert_eq!(
             validate(&p, Some(&app(false))),
-            Err(AuthorizeError::Page(_))
-        ));
+            Err(AuthorizeError::Page(PageReason::UnregisteredRedirectUri))
+        );
+        let mut p = params(&[]);
+        p.remove("redirect_uri");
+        assert_eq!(
+            validate(&p, Some(&app(false))),
+            Err(AuthorizeError::Page(PageReason::MissingRedirectUri))
+        );
+        p.remove("client_id");
+        assert_eq!(
+            validate(&p, Some(&app(false))),
+            Err(AuthorizeError::Page(PageReason::MissingClientId))
+        );
     }
 
     #[test]

@@ -34,3 +34,44 @@ impl Default for Lifetimes {
         }
     }
 }
+
+impl Lifetimes {
+    /// These lifetimes with an application's overrides applied.
+    pub fn with_overrides(self, o: &idgate_core::application::TokenLifetimes) -> Self {
+        Self {
+            authorization_code: o.authorization_code.unwrap_or(self.authorization_code),
+            id_token: o.id_token.unwrap_or(self.id_token),
+            access_token: o.access_token.unwrap_or(self.access_token),
+            refresh_token: o.refresh_token.unwrap_or(self.refresh_token),
+        }
+    }
+
+    /// The longest lifetime of a signed token (what a retired signing key must outlive).
+    pub fn longest_signed(&self) -> i64 {
+        self.id_token.max(self.access_token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_only_what_they_set() {
+        let l = Lifetimes::default().with_overrides(&idgate_core::application::TokenLifetimes {
+            access_token: Some(120),
+            authorization_code: Some(30),
+            ..Default::default()
+        });
+        assert_eq!(
+            l,
+            Lifetimes {
+                authorization_code: 30,
+                id_token: 3600,
+                access_token: 120,
+                refresh_token: 30 * 24 * 3600,
+            }
+        );
+        assert_eq!(l.longest_signed(), 3600);
+    }
+}

@@ -97,6 +97,49 @@ macro_rules! impl_admin_store {
                     messages,
                 })
             }
+
+            async fn touch_admin_token(
+                &self,
+                id: &str,
+                now: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<()> {
+                sqlx::query($crate::admin_sql::TOUCH_ADMIN_TOKEN)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.writer)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| $crate::error::backend("touch admin token", e))
+            }
+
+            async fn list_settings(
+                &self,
+                prefix: &str,
+            ) -> idgate_core::store::StoreResult<Vec<(String, serde_json::Value)>> {
+                let rows: Vec<(String, String)> = sqlx::query_as($crate::admin_sql::LIST_SETTINGS)
+                    .bind(prefix)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| $crate::error::backend("list settings", e))?;
+                rows.into_iter()
+                    .map(|(k, v)| {
+                        serde_json::from_str(&v).map(|v| (k, v)).map_err(|e| {
+                            idgate_core::store::StoreError::Corrupt(format!("settings.value: {e}"))
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn delete_setting(&self, key: &str) -> idgate_core::store::StoreResult<bool> {
+                let gone = sqlx::query($crate::admin_sql::DELETE_SETTING)
+                    .bind(key)
+                    .execute(&self.writer)
+                    .await
+                    .map(|d| d.rows_affected() > 0)
+                    .map_err(|e| $crate::error::backend("delete setting", e))?;
+                self.settings_cache.put(key, None);
+                Ok(gone)
+            }
         }
     };
 }

@@ -52,3 +52,11 @@ pub(crate) const HISTORY_BY_STATUS: &str =
 pub(crate) const MESSAGES_BY_PROVIDER: &str = "SELECT channel, provider, status, COUNT(*) \
     FROM messages WHERE created_at >= $1 GROUP BY channel, provider, status \
     ORDER BY channel, provider, status";
+
+pub(crate) const TOUCH_ADMIN_TOKEN: &str =
+    "UPDATE admin_tokens SET last_used_at = $2 WHERE id = $1";
+
+pub(crate) const LIST_SETTINGS: &str = "SELECT key, value FROM settings \
+    WHERE substr(key, 1, length(CAST($1 AS TEXT))) = CAST($1 AS TEXT) ORDER BY key";
+
+pub(crate) const DELETE_SETTING: &str = "DELETE FROM settings WHERE key = $1";

@@ -236,6 +236,47 @@ async fn codes_are_single_use_and_reuse_revokes_the_grant() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redeemed_code_outlives_its_expiry_until_its_grant_expires() {
+    on_each_backend("code tombstones", |s| async move {
+        let g = grant(None);
+        s.insert_grant(&g).await.unwrap();
+        s.insert_auth_code(&code("kept", &g.id)).await.unwrap();
+        assert!(matches!(
+            s.redeem_auth_code("kept", NOW + 1).await.unwrap(),
+            CodeRedemption::Redeemed(_)
+        ));
+        // An unredeemed code next to it goes at its expiry.
+        let g2 = grant(None);
+        s.insert_grant(&g2).await.unwrap();
+        s.insert_auth_code(&code("unused", &g2.id)).await.unwrap();
+
+        // Long after the codes' expiry (NOW + 60) the sweeper runs: the unredeemed code
+        // goes, the redeemed one stays as long as its grant (NOW + 86400) lives.
+        assert_eq!(s.sweep_grants(NOW + 3600).await.unwrap(), 1);
+        assert_eq!(
+            s.redeem_auth_code("unused", NOW + 3600).await.unwrap(),
+            CodeRedemption::Invalid
+        );
+        // So a late replay still revokes what the code issued.
+        match s.redeem_auth_code("kept", NOW + 3601).await.unwrap() {
+            CodeRedemption::Reused(c) => assert_eq!(c.grant_id, g.id),
+            other => panic!("a replay after the sweep must be seen: {other:?}"),
+        }
+        let revoked = s.get_grant(&g.id).await.unwrap().unwrap();
+        assert_eq!(revoked.revoked_at, Some(NOW + 3601));
+        assert!(s.get_grant(&g2.id).await.unwrap().unwrap().is_active(NOW));
+
+        // With the grant's expiry the tombstone goes too (code and both grants).
+        assert_eq!(s.sweep_grants(NOW + 86400).await.unwrap(), 3);
+        assert_eq!(
+            s.redeem_auth_code("kept", NOW + 86400).await.unwrap(),
+            CodeRedemption::Invalid
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn refresh_tokens_rotate_once_and_replay_revokes() {
     on_each_backend("refresh", |s| async move {
         let g = grant(None);
@@ -364,6 +405,95 @@ async fn signing_keys_one_active_per_alg_and_rotation() {
         );
         s.set_client_signing_alg("app", None, NOW).await.unwrap();
         assert_eq!(s.get_client_signing_alg("app").await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn client_oidc_settings_token_lifetimes() {
+    use idgate_core::application::{Application, ClientOidcSettings, LoginFlow, TokenLifetimes};
+    on_each_backend("client_oidc_settings", |s| async move {
+        let app = |client_id: &str| Application {
+            id: new_id(),
+            client_id: client_id.into(),
+            client_secret_hash: None,
+            name: client_id.into(),
+            redirect_uris: vec!["https://a.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            login_flow: LoginFlow::default(),
+            otp_policy: None,
+            created_at: NOW,
+            updated_at: NOW,
+        };
+        s.create_application(&app("a")).await.unwrap();
+        s.create_application(&app("b")).await.unwrap();
+        assert_eq!(
+            s.get_client_oidc_settings("a").await.unwrap(),
+            ClientOidcSettings::default()
+        );
+        assert_eq!(
+            s.max_client_token_lifetimes().await.unwrap(),
+            TokenLifetimes::default()
+        );
+
+        // Lifetimes and the signing algorithm share a row without clobbering each other.
+        s.set_client_signing_alg("a", Some("RS256"), NOW)
+            .await
+            .unwrap();
+        let la = TokenLifetimes {
+            access_token: Some(120),
+            id_token: Some(7200),
+            refresh_token: None,
+            authorization_code: Some(30),
+        };
+        s.set_client_token_lifetimes("a", &la, NOW).await.unwrap();
+        let got = s.get_client_oidc_settings("a").await.unwrap();
+        assert_eq!(got.signing_alg.as_deref(), Some("RS256"));
+        assert_eq!(got.token_lifetimes, la);
+        s.set_client_signing_alg("a", None, NOW + 1).await.unwrap();
+        assert_eq!(
+            s.get_client_oidc_settings("a")
+                .await
+                .unwrap()
+                .token_lifetimes,
+            la
+        );
+        // A row created by the lifetimes alone has no algorithm.
+        let lb = TokenLifetimes {
+            access_token: Some(3600),
+            id_token: Some(600),
+            refresh_token: Some(86_400),
+            authorization_code: None,
+        };
+        s.set_client_token_lifetimes("b", &lb, NOW).await.unwrap();
+        assert_eq!(s.get_client_signing_alg("b").await.unwrap(), None);
+
+        assert_eq!(
+            s.max_client_token_lifetimes().await.unwrap(),
+            TokenLifetimes {
+                access_token: Some(3600),
+                id_token: Some(7200),
+                refresh_token: Some(86_400),
+                authorization_code: Some(30),
+            }
+        );
+        // A deleted application's overrides no longer count.
+        assert!(s.delete_application("a").await.unwrap());
+        assert_eq!(
+            s.max_client_token_lifetimes().await.unwrap().id_token,
+            Some(600)
+        );
+        // Clearing returns to the defaults.
+        s.set_client_token_lifetimes("b", &TokenLifetimes::default(), NOW)
+            .await
+            .unwrap();
+        assert!(
+            s.get_client_oidc_settings("b")
+                .await
+                .unwrap()
+                .token_lifetimes
+                .is_empty()
+        );
     })
     .await;
 }

@@ -22,7 +22,7 @@ macro_rules! impl_auth_store {
                     .bind(s.created_at)
                     .bind(s.updated_at)
                     .bind(s.expires_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| $crate::error::write("insert session", e, || "session".into()))?;
                 Ok(())
@@ -56,7 +56,7 @@ macro_rules! impl_auth_store {
                     .bind($crate::auth_rows::journey_json(s.journey.as_ref())?)
                     .bind(s.updated_at)
                     .bind(s.expires_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|d| d.rows_affected() > 0)
                     .map_err(|e| $crate::error::backend("update session", e))
@@ -74,7 +74,7 @@ macro_rules! impl_auth_store {
                     .bind(old_hash)
                     .bind(new_hash)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|d| d.rows_affected() > 0)
                     .map_err(|e| $crate::error::backend("rotate session secret", e))
@@ -83,7 +83,7 @@ macro_rules! impl_auth_store {
             async fn delete_session(&self, id: &str) -> idgate_core::store::StoreResult<bool> {
                 sqlx::query($crate::auth_sql::DELETE_SESSION)
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|d| d.rows_affected() > 0)
                     .map_err(|e| $crate::error::backend("delete session", e))
@@ -111,7 +111,7 @@ macro_rules! impl_auth_store {
             ) -> idgate_core::store::StoreResult<u64> {
                 sqlx::query($crate::auth_sql::DELETE_USER_SESSIONS)
                     .bind(user_id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|d| d.rows_affected())
                     .map_err(|e| $crate::error::backend("delete user sessions", e))
@@ -123,7 +123,7 @@ macro_rules! impl_auth_store {
             ) -> idgate_core::store::StoreResult<u64> {
                 sqlx::query($crate::auth_sql::SWEEP_SESSIONS)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|d| d.rows_affected())
                     .map_err(|e| $crate::error::backend("sweep sessions", e))
@@ -147,7 +147,7 @@ macro_rules! impl_auth_store {
                     .bind(g.created_at)
                     .bind(g.expires_at)
                     .bind(g.revoked_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| $crate::error::write("insert grant", e, || "grant".into()))?;
                 Ok(())
@@ -174,7 +174,7 @@ macro_rules! impl_auth_store {
                 sqlx::query($crate::auth_sql::REVOKE_GRANT)
                     .bind(id)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|d| d.rows_affected() > 0)
                     .map_err(|e| $crate::error::backend("revoke grant", e))
@@ -188,7 +188,7 @@ macro_rules! impl_auth_store {
                 sqlx::query($crate::auth_sql::REVOKE_SESSION_GRANTS)
                     .bind(session_id)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|d| d.rows_affected())
                     .map_err(|e| $crate::error::backend("revoke session grants", e))
@@ -207,7 +207,7 @@ macro_rules! impl_auth_store {
                     .bind(c.created_at)
                     .bind(c.expires_at)
                     .bind(c.used_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| {
                         $crate::error::write("insert authorization code", e, || {
@@ -228,7 +228,7 @@ macro_rules! impl_auth_store {
                 )
                 .bind(code_hash)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await
                 .map_err(|e| $crate::error::backend("redeem authorization code", e))?;
                 if let Some(row) = won {
@@ -248,7 +248,7 @@ macro_rules! impl_auth_store {
                         sqlx::query($crate::auth_sql::REVOKE_GRANT)
                             .bind(&code.grant_id)
                             .bind(now)
-                            .execute(&self.pool)
+                            .execute(&self.writer)
                             .await
                             .map_err(|e| $crate::error::backend("revoke grant", e))?;
                         Ok(CodeRedemption::Reused(code))
@@ -267,7 +267,7 @@ macro_rules! impl_auth_store {
                     .bind(t.created_at)
                     .bind(t.expires_at)
                     .bind(t.used_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| {
                         $crate::error::write("insert refresh token", e, || "refresh token".into())
@@ -283,7 +283,7 @@ macro_rules! impl_auth_store {
             ) -> idgate_core::store::StoreResult<idgate_core::grant::RefreshRotation> {
                 use idgate_core::grant::RefreshRotation;
                 let mut tx = self
-                    .pool
+                    .writer
                     .begin()
                     .await
                     .map_err(|e| $crate::error::backend("begin refresh rotation", e))?;
@@ -360,7 +360,7 @@ macro_rules! impl_auth_store {
                 ] {
                     total += sqlx::query(sql)
                         .bind(now)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await
                         .map(|d| d.rows_affected())
                         .map_err(|e| $crate::error::backend("sweep grants", e))?;
@@ -399,7 +399,7 @@ macro_rules! impl_auth_store {
                     .bind(k.status.as_str())
                     .bind(k.created_at)
                     .bind(k.retire_until)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| {
                         $crate::error::write("insert signing key", e, || {
@@ -417,7 +417,7 @@ macro_rules! impl_auth_store {
                 sqlx::query($crate::auth_sql::RETIRE_SIGNING_KEYS)
                     .bind(alg)
                     .bind(retire_until)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|d| d.rows_affected())
                     .map_err(|e| $crate::error::backend("retire signing keys", e))
@@ -429,7 +429,7 @@ macro_rules! impl_auth_store {
                 retire_until: idgate_core::UnixTime,
             ) -> idgate_core::store::StoreResult<()> {
                 let mut tx = self
-                    .pool
+                    .writer
                     .begin()
                     .await
                     .map_err(|e| $crate::error::backend("begin key rotation", e))?;
@@ -478,14 +478,89 @@ macro_rules! impl_auth_store {
                 alg: Option<&str>,
                 now: idgate_core::UnixTime,
             ) -> idgate_core::store::StoreResult<()> {
-                sqlx::query($crate::auth_sql::SET_CLIENT_SIGNING_ALG)
+                let done = sqlx::query($crate::auth_sql::SET_CLIENT_SIGNING_ALG)
                     .bind(client_id)
                     .bind(alg)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|_| ())
-                    .map_err(|e| $crate::error::backend("set client signing alg", e))
+                    .map_err(|e| $crate::error::backend("set client signing alg", e));
+                self.client_oidc_cache.forget(client_id);
+                done
+            }
+
+            async fn get_client_oidc_settings(
+                &self,
+                client_id: &str,
+            ) -> idgate_core::store::StoreResult<idgate_core::application::ClientOidcSettings> {
+                type Row = (
+                    Option<String>,
+                    Option<i64>,
+                    Option<i64>,
+                    Option<i64>,
+                    Option<i64>,
+                );
+                if let Some(s) = self.client_oidc_cache.get(client_id) {
+                    return Ok(s);
+                }
+                let row: Option<Row> = sqlx::query_as($crate::auth_sql::GET_CLIENT_OIDC_SETTINGS)
+                    .bind(client_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| $crate::error::backend("get client oidc settings", e))?;
+                let settings: idgate_core::application::ClientOidcSettings = row
+                    .map(
+                        |(alg, at, it, rt, ct)| idgate_core::application::ClientOidcSettings {
+                            signing_alg: alg,
+                            token_lifetimes: idgate_core::application::TokenLifetimes {
+                                access_token: at,
+                                id_token: it,
+                                refresh_token: rt,
+                                authorization_code: ct,
+                            },
+                        },
+                    )
+                    .unwrap_or_default();
+                self.client_oidc_cache.put(client_id, settings.clone());
+                Ok(settings)
+            }
+
+            async fn set_client_token_lifetimes(
+                &self,
+                client_id: &str,
+                l: &idgate_core::application::TokenLifetimes,
+                now: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<()> {
+                let done = sqlx::query($crate::auth_sql::SET_CLIENT_TOKEN_LIFETIMES)
+                    .bind(client_id)
+                    .bind(l.access_token)
+                    .bind(l.id_token)
+                    .bind(l.refresh_token)
+                    .bind(l.authorization_code)
+                    .bind(now)
+                    .execute(&self.writer)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| $crate::error::backend("set client token lifetimes", e));
+                self.client_oidc_cache.forget(client_id);
+                done
+            }
+
+            async fn max_client_token_lifetimes(
+                &self,
+            ) -> idgate_core::store::StoreResult<idgate_core::application::TokenLifetimes> {
+                let (at, it, rt, ct): (Option<i64>, Option<i64>, Option<i64>, Option<i64>) =
+                    sqlx::query_as($crate::auth_sql::MAX_CLIENT_TOKEN_LIFETIMES)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| $crate::error::backend("max client token lifetimes", e))?;
+                Ok(idgate_core::application::TokenLifetimes {
+                    access_token: at,
+                    id_token: it,
+                    refresh_token: rt,
+                    authorization_code: ct,
+                })
             }
         }
     };

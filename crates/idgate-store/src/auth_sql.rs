@@ -42,8 +42,11 @@ pub(crate) const INSERT_AUTH_CODE: &str = "INSERT INTO auth_codes \
     (code_hash, grant_id, client_id, redirect_uri, code_challenge, created_at, expires_at, used_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
-/// Single use: only the statement that finds `used_at` still NULL marks it.
-pub(crate) const REDEEM_AUTH_CODE: &str = "UPDATE auth_codes SET used_at = $2 \
+/// Single use: only the statement that finds `used_at` still NULL marks it. The redeemed
+/// code is kept (a tombstone) until its grant expires, so a replay at any time while the
+/// grant's tokens live still finds it and revokes them.
+pub(crate) const REDEEM_AUTH_CODE: &str = "UPDATE auth_codes SET used_at = $2, \
+    keep_until = (SELECT g.expires_at FROM grants g WHERE g.id = auth_codes.grant_id) \
     WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 \
     RETURNING code_hash, grant_id, client_id, redirect_uri, code_challenge, created_at, expires_at, used_at";
 
@@ -60,7 +63,10 @@ pub(crate) const SPEND_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at 
 pub(crate) const GET_REFRESH_TOKEN: &str =
     "SELECT grant_id, used_at FROM refresh_tokens WHERE token_hash = $1";
 
-pub(crate) const SWEEP_AUTH_CODES: &str = "DELETE FROM auth_codes WHERE expires_at <= $1";
+/// Unredeemed codes go at their expiry, redeemed ones when their grant expires (the
+/// expression is the one `auth_codes_sweep` indexes).
+pub(crate) const SWEEP_AUTH_CODES: &str =
+    "DELETE FROM auth_codes WHERE COALESCE(keep_until, expires_at) <= $1";
 pub(crate) const SWEEP_REFRESH_TOKENS: &str = "DELETE FROM refresh_tokens WHERE expires_at <= $1";
 pub(crate) const SWEEP_GRANTS: &str = "DELETE FROM grants WHERE expires_at <= $1";
 
@@ -82,3 +88,18 @@ pub(crate) const SET_CLIENT_SIGNING_ALG: &str = "INSERT INTO client_oidc_setting
     (client_id, signing_alg, updated_at) VALUES ($1, $2, $3) \
     ON CONFLICT (client_id) DO UPDATE SET signing_alg = excluded.signing_alg, \
     updated_at = excluded.updated_at";
+
+pub(crate) const GET_CLIENT_OIDC_SETTINGS: &str = "SELECT signing_alg, access_token_ttl, \
+    id_token_ttl, refresh_token_ttl, auth_code_ttl FROM client_oidc_settings WHERE client_id = $1";
+
+pub(crate) const SET_CLIENT_TOKEN_LIFETIMES: &str = "INSERT INTO client_oidc_settings \
+    (client_id, access_token_ttl, id_token_ttl, refresh_token_ttl, auth_code_ttl, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6) \
+    ON CONFLICT (client_id) DO UPDATE SET access_token_ttl = excluded.access_token_ttl, \
+    id_token_ttl = excluded.id_token_ttl, refresh_token_ttl = excluded.refresh_token_ttl, \
+    auth_code_ttl = excluded.auth_code_ttl, updated_at = excluded.updated_at";
+
+/// Only applications that still exist count (a deleted one's settings row may linger).
+pub(crate) const MAX_CLIENT_TOKEN_LIFETIMES: &str = "SELECT MAX(s.access_token_ttl), \
+    MAX(s.id_token_ttl), MAX(s.refresh_token_ttl), MAX(s.auth_code_ttl) \
+    FROM client_oidc_settings s JOIN applications a ON a.client_id = s.client_id";

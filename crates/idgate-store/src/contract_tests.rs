@@ -68,7 +68,7 @@ where
     Store::migrate(&sqlite).await.unwrap();
     let fixture = Fixture {
         store: Arc::new(sqlite.clone()),
-        raw: Raw::Sqlite(sqlite.pool().clone()),
+        raw: Raw::Sqlite(sqlite.raw_writer().clone()),
     };
     let outcome = tokio::spawn(body(fixture)).await;
     sqlite.close().await;
@@ -969,4 +969,55 @@ async fn open_store_and_migrate_by_url() {
         store.ping().await.unwrap();
         eprintln!("contract[postgres] open_store ok");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admin_token_last_used_and_settings_by_prefix() {
+    on_each_backend("last_used_and_settings", |f| async move {
+        let s = f.store;
+        let t = AdminToken {
+            id: new_id(),
+            name: "ci".into(),
+            token_hash: "hash-touch".into(),
+            created_at: NOW,
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        s.create_admin_token(&t).await.unwrap();
+        s.touch_admin_token(&t.id, NOW + 5).await.unwrap();
+        let got = s.find_admin_token("hash-touch").await.unwrap().unwrap();
+        assert_eq!(got.last_used_at, Some(NOW + 5));
+
+        for (k, v) in [
+            ("template.sms.en", "en text"),
+            ("template.sms.si-LK", "si text"),
+            ("template.whatsapp.en", "wa text"),
+            ("template.smsx", "not a template"),
+            ("otp_policy", "{}"),
+        ] {
+            s.put_setting(k, &json!(v), NOW).await.unwrap();
+        }
+        let keys: Vec<String> = s
+            .list_settings("template.sms.")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, ["template.sms.en", "template.sms.si-LK"]);
+        assert_eq!(
+            s.list_settings("template.sms.si").await.unwrap(),
+            vec![("template.sms.si-LK".to_string(), json!("si text"))]
+        );
+        // Exact prefix: LIKE wildcards and case do not widen it.
+        assert!(s.list_settings("template.sms._").await.unwrap().is_empty());
+        assert!(s.list_settings("TEMPLATE.").await.unwrap().is_empty());
+
+        assert!(s.delete_setting("template.sms.si-LK").await.unwrap());
+        assert!(!s.delete_setting("template.sms.si-LK").await.unwrap());
+        assert_eq!(s.get_setting("template.sms.si-LK").await.unwrap(), None);
+        assert_eq!(s.list_settings("template.sms.").await.unwrap().len(), 1);
+    })
+    .await;
 }

@@ -21,7 +21,7 @@ macro_rules! impl_delivery_store {
                     .bind(&p.secrets_ciphertext)
                     .bind(p.created_at)
                     .bind(p.updated_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| {
                         $crate::error::write("create provider", e, || {
@@ -75,7 +75,7 @@ macro_rules! impl_delivery_store {
                     .bind(settings)
                     .bind(&p.secrets_ciphertext)
                     .bind(p.updated_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| {
                         $crate::error::write("update provider", e, || {
@@ -94,7 +94,7 @@ macro_rules! impl_delivery_store {
             async fn delete_provider(&self, id: &str) -> idgate_core::store::StoreResult<bool> {
                 let done = sqlx::query($crate::delivery_sql::DELETE_PROVIDER)
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| $crate::error::backend("delete provider", e))?;
                 Ok(done.rows_affected() > 0)
@@ -107,7 +107,7 @@ macro_rules! impl_delivery_store {
                 now: idgate_core::UnixTime,
             ) -> idgate_core::store::StoreResult<()> {
                 let fail = |e| $crate::error::backend("reorder providers", e);
-                let mut tx = self.pool.begin().await.map_err(fail)?;
+                let mut tx = self.writer.begin().await.map_err(fail)?;
                 for (position, id) in ids.iter().enumerate() {
                     let done = sqlx::query($crate::delivery_sql::SET_PROVIDER_POSITION)
                         .bind(id)
@@ -133,7 +133,45 @@ macro_rules! impl_delivery_store {
                 attempts: &[idgate_core::provider_config::MessageAttempt],
             ) -> idgate_core::store::StoreResult<()> {
                 let fail = |e| $crate::error::backend("record message", e);
-                let mut tx = self.pool.begin().await.map_err(fail)?;
+                if let ("sqlite", [a]) = (idgate_core::store::Store::backend(self), attempts) {
+                    let mut conn = self.writer.acquire().await.map_err(fail)?;
+                    let done = sqlx::query($crate::delivery_sql::INSERT_MESSAGE_WITH_ATTEMPT_SQLITE)
+                        .bind(&m.id)
+                        .bind(m.verification_id.as_deref())
+                        .bind(m.channel.as_str())
+                        .bind(&m.provider)
+                        .bind(&m.to_masked)
+                        .bind(&m.body_redacted)
+                        .bind(m.status.as_str())
+                        .bind(m.provider_message_id.as_deref())
+                        .bind(m.error.as_deref())
+                        .bind(i64::from(m.attempts))
+                        .bind(m.latency_ms.map(i64::from))
+                        .bind(m.created_at)
+                        .bind(m.updated_at)
+                        .bind(&a.message_id)
+                        .bind(i64::from(a.seq))
+                        .bind(a.channel.as_str())
+                        .bind(a.provider_id.as_deref())
+                        .bind(&a.provider)
+                        .bind(a.http_status.map(i64::from))
+                        .bind(a.provider_message_id.as_deref())
+                        .bind(a.error.as_deref())
+                        .bind(i64::from(a.latency_ms))
+                        .bind(a.at)
+                        .execute(&mut *conn)
+                        .await;
+                    if let Err(e) = done {
+                        // The batch stopped part-way: end its transaction here, or the
+                        // connection would go back to the pool inside it.
+                        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                        return Err($crate::error::write("record message", e, || {
+                            format!("message {:?}", m.id)
+                        }));
+                    }
+                    return Ok(());
+                }
+                let mut tx = self.writer.begin().await.map_err(fail)?;
                 sqlx::query($crate::delivery_sql::INSERT_MESSAGE)
                     .bind(&m.id)
                     .bind(m.verification_id.as_deref())
@@ -222,7 +260,7 @@ macro_rules! impl_delivery_store {
                     .bind($crate::delivery_sql::status_str(status))
                     .bind(error)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| $crate::error::backend("set message status", e))?;
                 Ok(done.rows_affected() > 0)

@@ -18,6 +18,7 @@ mod error;
 mod limits_impl;
 mod limits_sql;
 mod postgres;
+mod record_cache;
 mod rows;
 mod settings_cache;
 mod sql;

@@ -46,7 +46,7 @@ macro_rules! impl_limit_store {
                         .bind(now)
                         .bind(now.saturating_add(window_secs.max(1)))
                         .bind(max)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&self.writer)
                         .await
                         .map_err(|e| $crate::error::backend("take from a limit counter", e))?;
                 match row {
@@ -81,7 +81,7 @@ macro_rules! impl_limit_store {
                 for key in keys {
                     n += sqlx::query($crate::limits_sql::RESET)
                         .bind(key)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await
                         .map_err(|e| $crate::error::backend("reset a limit counter", e))?
                         .rows_affected();
@@ -100,7 +100,7 @@ macro_rules! impl_limit_store {
                     .bind(set)
                     .bind(member)
                     .bind(expires_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| $crate::error::backend("add a limit set member", e))?;
                 sqlx::query_scalar::<_, i64>($crate::limits_sql::COUNT_MEMBERS)
@@ -123,7 +123,7 @@ macro_rules! impl_limit_store {
                     .bind(until)
                     .bind(reason)
                     .bind(now)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.writer)
                     .await
                     .map(|r| r.is_some())
                     .map_err(|e| $crate::error::backend("block", e))
@@ -166,7 +166,7 @@ macro_rules! impl_limit_store {
             async fn unblock(&self, key: &str) -> idgate_core::store::StoreResult<bool> {
                 sqlx::query($crate::limits_sql::UNBLOCK)
                     .bind(key)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|d| d.rows_affected() > 0)
                     .map_err(|e| $crate::error::backend("unblock", e))
@@ -184,7 +184,7 @@ macro_rules! impl_limit_store {
                 ] {
                     n += sqlx::query(sql)
                         .bind(now)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await
                         .map_err(|e| $crate::error::backend("sweep limits", e))?
                         .rows_affected();

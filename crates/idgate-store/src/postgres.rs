@@ -16,7 +16,15 @@ use crate::store_impl::impl_store;
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The same pool: PostgreSQL serves concurrent writers itself. (The shared store code
+    /// sends writes to `writer` and reads to `pool`; see `SqliteStore`.)
+    writer: PgPool,
     settings_cache: std::sync::Arc<crate::settings_cache::SettingsCache>,
+    app_cache:
+        std::sync::Arc<crate::record_cache::RecordCache<idgate_core::application::Application>>,
+    client_oidc_cache: std::sync::Arc<
+        crate::record_cache::RecordCache<idgate_core::application::ClientOidcSettings>,
+    >,
 }
 
 impl PostgresStore {
@@ -50,8 +58,11 @@ impl PostgresStore {
             "connected PostgreSQL store"
         );
         Ok(Self {
+            writer: pool.clone(),
             pool,
             settings_cache: Default::default(),
+            app_cache: Default::default(),
+            client_oidc_cache: Default::default(),
         })
     }
 

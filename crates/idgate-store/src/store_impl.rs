@@ -63,7 +63,7 @@ macro_rules! impl_store {
                     .bind(created.is_admin)
                     .bind(created.created_at)
                     .bind(created.updated_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| {
                         $crate::error::write("create user", e, || {
@@ -129,7 +129,7 @@ macro_rules! impl_store {
                     .bind(user.locked_until)
                     .bind(user.is_admin)
                     .bind(user.updated_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| {
                         $crate::error::write("update user", e, || {
@@ -148,7 +148,7 @@ macro_rules! impl_store {
             async fn delete_user(&self, id: &str) -> idgate_core::store::StoreResult<bool> {
                 sqlx::query($crate::sql::DELETE_USER)
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|done| done.rows_affected() > 0)
                     .map_err(|e| $crate::error::backend("delete user", e))
@@ -172,7 +172,7 @@ macro_rules! impl_store {
                     .bind(json.otp_policy.as_deref())
                     .bind(app.created_at)
                     .bind(app.updated_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| {
                         $crate::error::write("create application", e, || {
@@ -187,13 +187,21 @@ macro_rules! impl_store {
                 client_id: &str,
             ) -> idgate_core::store::StoreResult<Option<idgate_core::application::Application>>
             {
-                sqlx::query_as::<_, $crate::rows::ApplicationRow>($crate::sql::GET_APPLICATION)
-                    .bind(client_id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(|e| $crate::error::backend("get application", e))?
-                    .map(TryInto::try_into)
-                    .transpose()
+                if let Some(app) = self.app_cache.get(client_id) {
+                    return Ok(Some(app));
+                }
+                let app: Option<idgate_core::application::Application> =
+                    sqlx::query_as::<_, $crate::rows::ApplicationRow>($crate::sql::GET_APPLICATION)
+                        .bind(client_id)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(|e| $crate::error::backend("get application", e))?
+                        .map(TryInto::try_into)
+                        .transpose()?;
+                if let Some(app) = &app {
+                    self.app_cache.put(client_id, app.clone());
+                }
+                Ok(app)
             }
 
             async fn list_applications(
@@ -226,13 +234,15 @@ macro_rules! impl_store {
                     .bind(&json.login_flow)
                     .bind(json.otp_policy.as_deref())
                     .bind(app.updated_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| {
                         $crate::error::write("update application", e, || {
                             format!("application {:?}", app.client_id)
                         })
                     })?;
+                // After the write: a read racing it cannot re-cache the old row for long.
+                self.app_cache.forget(&app.client_id);
                 if done.rows_affected() == 0 {
                     return Err(idgate_core::store::StoreError::NotFound(format!(
                         "application {:?}",
@@ -246,12 +256,15 @@ macro_rules! impl_store {
                 &self,
                 client_id: &str,
             ) -> idgate_core::store::StoreResult<bool> {
-                sqlx::query($crate::sql::DELETE_APPLICATION)
+                let deleted = sqlx::query($crate::sql::DELETE_APPLICATION)
                     .bind(client_id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|done| done.rows_affected() > 0)
-                    .map_err(|e| $crate::error::backend("delete application", e))
+                    .map_err(|e| $crate::error::backend("delete application", e));
+                self.app_cache.forget(client_id);
+                self.client_oidc_cache.forget(client_id);
+                deleted
             }
 
             // Admin tokens
@@ -268,7 +281,7 @@ macro_rules! impl_store {
                     .bind(token.expires_at)
                     .bind(token.last_used_at)
                     .bind(token.revoked_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| {
                         // The hash is a secret's fingerprint: name the token, not the hash.
@@ -309,7 +322,7 @@ macro_rules! impl_store {
                 sqlx::query($crate::sql::REVOKE_ADMIN_TOKEN)
                     .bind(id_or_name)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|done| done.rows_affected() > 0)
                     .map_err(|e| $crate::error::backend("revoke admin token", e))
@@ -346,7 +359,7 @@ macro_rules! impl_store {
                     .bind(key)
                     .bind(text)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| $crate::error::backend("put setting", e))?;
                 self.settings_cache.put(key, Some(value.clone()));
@@ -381,7 +394,7 @@ macro_rules! impl_store {
                     .bind(v.last_sent_at)
                     .bind(v.finished_at)
                     .bind(destination_masked)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| {
                         $crate::error::write("insert verification", e, || {
@@ -414,7 +427,7 @@ macro_rules! impl_store {
                     .bind(id)
                     .bind(code_hmac)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|done| done.rows_affected() == 1)
                     .map_err(|e| $crate::error::backend("approve verification", e))
@@ -430,7 +443,7 @@ macro_rules! impl_store {
                 )
                 .bind(id)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await
                 .map_err(|e| $crate::error::backend("record failed attempt", e))?
                 .map(TryInto::try_into)
@@ -450,7 +463,7 @@ macro_rules! impl_store {
                     .bind(resend.code_hmac.is_some())
                     .bind(resend.code_hmac.as_deref())
                     .bind(resend.code_ciphertext.as_deref())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|done| done.rows_affected() == 1)
                     .map_err(|e| $crate::error::backend("apply resend", e))
@@ -470,7 +483,7 @@ macro_rules! impl_store {
                     .bind(id)
                     .bind(status.as_str())
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map(|done| done.rows_affected() == 1)
                     .map_err(|e| $crate::error::backend("finish verification", e))
@@ -482,7 +495,7 @@ macro_rules! impl_store {
                 finished_before: idgate_core::UnixTime,
             ) -> idgate_core::store::StoreResult<(u64, u64)> {
                 let fail = |e| $crate::error::backend("sweep verifications", e);
-                let mut tx = self.pool.begin().await.map_err(fail)?;
+                let mut tx = self.writer.begin().await.map_err(fail)?;
                 let expired = sqlx::query($crate::sql::SWEEP_EXPIRE)
                     .bind(now)
                     .execute(&mut *tx)
@@ -538,7 +551,7 @@ macro_rules! impl_store {
                     .bind(m.latency_ms.map(i64::from))
                     .bind(m.created_at)
                     .bind(m.updated_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| {
                         $crate::error::write("insert message", e, || format!("message {:?}", m.id))
@@ -591,7 +604,7 @@ macro_rules! impl_store {
                     .bind(&event.action)
                     .bind(event.target.as_deref())
                     .bind(details)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| {
                         $crate::error::write("insert audit event", e, || {

@@ -64,6 +64,7 @@ impl FromRequestParts<AppState> for Admin {
             Some(t)
                 if ct_eq(t.token_hash.as_bytes(), hash.as_bytes()) && t.is_usable(state.now()) =>
             {
+                touch(state, &t).await;
                 Ok(Admin {
                     token: t,
                     console_user: None,
@@ -73,6 +74,24 @@ impl FromRequestParts<AppState> for Admin {
                 "the admin token is unknown, revoked or expired",
             )),
         }
+    }
+}
+
+/// How stale a token's "last used" time may get before a request refreshes it: one
+/// write a minute per token at most, however busy the token.
+const LAST_USED_EVERY_SECS: i64 = 60;
+
+/// Records the use of an admin token (best effort: a failed write is logged, the request
+/// goes on).
+async fn touch(state: &AppState, t: &AdminToken) {
+    let now = state.now();
+    if t.last_used_at
+        .is_some_and(|at| now - at < LAST_USED_EVERY_SECS && at <= now)
+    {
+        return;
+    }
+    if let Err(e) = state.store.touch_admin_token(&t.id, now).await {
+        tracing::warn!(error = %e, "recording an admin token's last use failed");
     }
 }
 

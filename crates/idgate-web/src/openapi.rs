@@ -96,6 +96,8 @@ impl Modify for Security {
         api::otp_settings::put_policy,
         api::otp_settings::get_template,
         api::otp_settings::put_template,
+        api::otp_settings::delete_template,
+        api::otp_settings::list_templates,
         api::providers::list,
         api::providers::read,
         api::providers::create,

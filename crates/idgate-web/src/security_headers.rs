@@ -5,12 +5,7 @@
 //! over https (its issuer is https, or a trusted proxy says the request came over https).
 //! A handler that sets one of these headers itself keeps its own value.
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-
-use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::client_ip::TrustedProxies;
@@ -51,44 +46,31 @@ fn set_default(resp: &mut Response, name: HeaderName, value: HeaderValue) {
     resp.headers_mut().entry(name).or_insert(value);
 }
 
-/// Middleware: adds the headers after the handler ran.
-pub async fn apply(
-    State(settings): State<Arc<SecuritySettings>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let peer: Option<IpAddr> = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let https = settings.issuer_https
-        || settings
-            .trusted_proxies
-            .forwarded_https(peer, req.headers());
-    let dev_page = req.uri().path().starts_with("/dev/");
-    let mut resp = next.run(req).await;
+/// Adds the headers to an answer (see [`crate::edge::middleware`]): `https` when the
+/// request came over https (HSTS), `dev_page` for the dev outbox's looser policy.
+pub fn add(settings: &SecuritySettings, https: bool, dev_page: bool, resp: &mut Response) {
     set_default(
-        &mut resp,
+        resp,
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(if dev_page { CSP_DEV } else { CSP }),
     );
     set_default(
-        &mut resp,
+        resp,
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
     set_default(
-        &mut resp,
+        resp,
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
     set_default(
-        &mut resp,
+        resp,
         header::X_FRAME_OPTIONS,
         HeaderValue::from_static("DENY"),
     );
     set_default(
-        &mut resp,
+        resp,
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
     );
@@ -99,7 +81,6 @@ pub async fn apply(
             settings.hsts_max_age_secs
         ))
     {
-        set_default(&mut resp, header::STRICT_TRANSPORT_SECURITY, v);
+        set_default(resp, header::STRICT_TRANSPORT_SECURITY, v);
     }
-    resp
 }

@@ -25,8 +25,43 @@ pub struct WebSettings {
     pub demo: bool,
 }
 
+/// What every handler can reach, behind one `Arc`: axum clones the state for every
+/// request, and one reference count is cheaper to bump than one per field (the
+/// counters are shared between cores, so every bump is cache traffic).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+struct Shared {
+    parts: AppStateParts,
+    /// The discovery document depends only on the issuer: serialized once.
+    discovery_json: axum::body::Bytes,
+}
+
+impl AppState {
+    pub fn new(parts: AppStateParts) -> Self {
+        let doc = idgate_oidc::discovery::document(&parts.settings.issuer);
+        let discovery_json = serde_json::to_vec(&doc).unwrap_or_default().into();
+        Self(Arc::new(Shared {
+            parts,
+            discovery_json,
+        }))
+    }
+
+    /// `/.well-known/openid-configuration`, ready to send.
+    pub fn discovery_json(&self) -> axum::body::Bytes {
+        self.0.discovery_json.clone()
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+
+    fn deref(&self) -> &AppStateParts {
+        &self.0.parts
+    }
+}
+
+pub struct AppStateParts {
     pub store: Arc<dyn Store>,
     pub keys: Arc<Keys>,
     pub clock: SharedClock,
@@ -40,7 +75,7 @@ pub struct AppState {
     pub oidc: Arc<crate::oidc::OidcState>,
 }
 
-impl AppState {
+impl AppStateParts {
     pub fn now(&self) -> i64 {
         self.clock.now()
     }

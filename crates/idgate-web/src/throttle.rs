@@ -1,44 +1,12 @@
-//! Abuse-protection refusals as the caller sees them: RFC 9457 problems with
-//! `Retry-After` for the APIs, a friendly page inside the sign-in journey.
+//! Abuse-protection refusals as API callers see them: RFC 9457 problems with
+//! `Retry-After`. The sign-in pages show their own friendly page
+//! ([`crate::login::throttle`], texts from the message catalogue).
 
 use axum::http::StatusCode;
 use idgate_core::limits::{GuardError, Refusal};
 use serde_json::json;
 
 use crate::error::ApiError;
-
-/// The sign-in pages' texts for a refusal (English; the catalogue has no entry yet).
-pub const TOO_MANY_TITLE: &str = "Too many attempts";
-
-/// What the sign-in page says when a limit refused (no number, address or secret).
-pub fn page_text(r: &Refusal) -> String {
-    let wait = r.retry_after().map(human_wait).unwrap_or_default();
-    match r {
-        Refusal::RateLimited { .. } => {
-            format!("There were too many attempts. Please wait {wait} and try again.")
-        }
-        Refusal::PrefixBlocked { .. } | Refusal::Budget { .. } => format!(
-            "We cannot send a code to this number right now. Please wait {wait} and try again, or contact your administrator."
-        ),
-        Refusal::Destination(_) => {
-            "We cannot send codes to this number. Use a mobile number, or contact your administrator.".into()
-        }
-        Refusal::Locked { .. } => {
-            "This account is locked. Contact your administrator to unlock it.".into()
-        }
-    }
-}
-
-fn human_wait(secs: i64) -> String {
-    match secs {
-        ..=1 => "a second".into(),
-        2..=90 => format!("{secs} seconds"),
-        _ => {
-            let m = (secs + 59) / 60;
-            format!("{m} minute{}", if m == 1 { "" } else { "s" })
-        }
-    }
-}
 
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> Self {
@@ -84,18 +52,5 @@ impl From<GuardError> for ApiError {
             GuardError::Refused(r) => r.into(),
             GuardError::Store(s) => s.into(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn waits_read_well() {
-        assert_eq!(human_wait(1), "a second");
-        assert_eq!(human_wait(30), "30 seconds");
-        assert_eq!(human_wait(600), "10 minutes");
-        assert_eq!(human_wait(61 + 59), "2 minutes");
     }
 }

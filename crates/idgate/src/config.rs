@@ -268,6 +268,8 @@ impl Default for DeliveryConfig {
 pub struct BrandingConfig {
     /// Shown in page titles and as the header when there is no logo.
     pub product_name: String,
+    /// The `{{organization-name}}` of message texts; unset: `product_name`.
+    pub organization_name: Option<String>,
     /// An https (or site-relative) URL of a logo image for the page header.
     pub logo_url: Option<String>,
     /// The accent colour, `#rrggbb` or `#rgb`.
@@ -278,6 +280,7 @@ impl Default for BrandingConfig {
     fn default() -> Self {
         Self {
             product_name: "idgate".into(),
+            organization_name: None,
             logo_url: None,
             primary_color: "#2f5bea".into(),
         }
@@ -285,6 +288,14 @@ impl Default for BrandingConfig {
 }
 
 impl BrandingConfig {
+    /// The value of the `{{organization-name}}` message placeholder.
+    pub fn organization_name(&self) -> &str {
+        self.organization_name
+            .as_deref()
+            .unwrap_or(&self.product_name)
+            .trim()
+    }
+
     pub fn brand(&self) -> idgate_web::pages::Brand {
         idgate_web::pages::Brand {
             product_name: self.product_name.clone(),
@@ -466,6 +477,16 @@ impl Config {
                 "branding.primary_color = \"{}\" is not a colour: use #rrggbb, e.g. #2f5bea",
                 self.branding.primary_color
             )));
+        }
+        if self
+            .branding
+            .organization_name
+            .as_deref()
+            .is_some_and(|n| n.trim().is_empty())
+        {
+            return Err(ConfigError(
+                "branding.organization_name must not be empty: remove it to use branding.product_name".into(),
+            ));
         }
         if self.branding.product_name.trim().is_empty() {
             return Err(ConfigError(

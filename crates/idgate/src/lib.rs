@@ -7,6 +7,7 @@ pub mod logging;
 pub mod master_secret;
 pub mod runtime;
 pub mod server;
+pub mod telemetry;
 
 use clap::Parser;
 
@@ -29,8 +30,18 @@ pub async fn main_entry() -> i32 {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("idgate: {e:#}");
-            1
+            exit_code(&e)
         }
+    }
+}
+
+/// 2 for a configuration error (the master secret's problems included), found while
+/// loading the configuration or later while opening what it names; 1 for anything else.
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    if e.chain().any(|c| c.is::<config::ConfigError>()) {
+        2
+    } else {
+        1
     }
 }
 

@@ -7,7 +7,7 @@ use anyhow::Context;
 use idgate_core::crypto::Keys;
 use idgate_core::store::Store;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::master_secret;
 
 /// The settings key holding a fingerprint of the master secret, checked at every start.
@@ -23,7 +23,10 @@ impl Runtime {
     pub async fn open(config: Config) -> anyhow::Result<Self> {
         create_data_dir(&config)?;
         let secret = master_secret::load(&config)?;
-        let keys = Arc::new(Keys::derive(&secret).context("secrets.master_secret")?);
+        let keys = Arc::new(
+            Keys::derive(&secret)
+                .map_err(|e| ConfigError(format!("secrets.master_secret: {e}")))?,
+        );
         let url = config.database_url();
         let store = idgate_store::open_store(&url, config.database.max_connections)
             .await
@@ -70,9 +73,10 @@ async fn check_fingerprint(store: &dyn Store, keys: &Keys) -> anyhow::Result<()>
     let fingerprint = fingerprint(keys);
     match store.get_setting(MASTER_FINGERPRINT).await? {
         Some(stored) if stored == fingerprint => Ok(()),
-        Some(_) => anyhow::bail!(
-            "the master secret differs from the one this database was set up with: stored secrets and codes would be unreadable. Configure the original secret (secrets.master_secret_file)."
-        ),
+        Some(_) => Err(ConfigError(
+            "the master secret differs from the one this database was set up with: stored secrets and codes would be unreadable. Configure the original secret (secrets.master_secret_file).".into(),
+        )
+        .into()),
         None => {
             store
                 .put_setting(MASTER_FINGERPRINT, &fingerprint, 0)

@@ -11,7 +11,7 @@ use idgate_core::otp::OtpEngine;
 use idgate_notify::dispatcher::Dispatcher;
 use idgate_notify::outbox::DevOutbox;
 use idgate_notify::retry::RetryPolicy;
-use idgate_web::{AppState, WebSettings};
+use idgate_web::{AppState, AppStateParts, WebSettings};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -75,6 +75,7 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
         Dispatcher::new(store.clone(), clock.clone(), outbox.clone())
             .with_keys(keys.clone())
             .with_issuer(&config.server.issuer)
+            .with_organization_name(config.branding.organization_name())
             .with_policy(RetryPolicy {
                 attempt_timeout: Duration::from_millis(d.attempt_timeout_ms),
                 deadline: Duration::from_millis(d.deadline_ms),
@@ -115,7 +116,7 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
         .await
         .context("preparing OpenID Connect signing keys")?,
     );
-    let state = AppState {
+    let state = AppState::new(AppStateParts {
         store: store.clone(),
         keys,
         clock: clock.clone(),
@@ -132,7 +133,7 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
         }),
         dispatcher,
         oidc,
-    };
+    });
     if config.demo_enabled() {
         seed_demo(&state, &config).await?;
     }
@@ -140,6 +141,16 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
         .await
         .context("registering the built-in console application")?;
     let app = idgate_web::router(state.clone());
+    // The router installed the metrics recorder; now every metric gets its HELP text
+    // and every idgate_* counter exists at 0 before its first event.
+    let _ = idgate_web::metrics::handle();
+    crate::telemetry::describe();
+    // The phone-number metadata and its patterns load lazily on the first parse (about
+    // a second in a debug build): pay that before listening, not in the first request.
+    let _ = tokio::task::spawn_blocking(|| {
+        idgate_core::phone::PhoneNumber::parse("+14155550100", None)
+    })
+    .await;
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("binding server.listen = {}", config.server.listen))?;

@@ -10,7 +10,7 @@ use crate::application::Application;
 use crate::clock::SharedClock;
 use crate::crypto::{CryptoError, Keys, ct_eq};
 use crate::limits::{Guard, GuardError, Refusal};
-use crate::notifier::{Delivered, Delivery, DeliveryError, Notifier};
+use crate::notifier::{ChannelGate, Delivered, Delivery, DeliveryError, Notifier};
 use crate::otp::code::{generate_code, normalise_input};
 use crate::otp::policy::{OtpPolicy, ResendCode};
 use crate::otp::verification::{Channel, Purpose, Verification, VerificationStatus};
@@ -52,6 +52,16 @@ impl From<GuardError> for OtpError {
             GuardError::Refused(r) => OtpError::Refused(r),
             GuardError::Store(s) => OtpError::Store(s),
         }
+    }
+}
+
+/// A fallback channel's abuse rules refusing is a refusal like any other (the caller
+/// answers it with the refusal's status and `Retry-After`); other failures stay
+/// delivery errors.
+fn delivery_error(e: DeliveryError) -> OtpError {
+    match e {
+        DeliveryError::FallbackRefused { refusal, .. } => OtpError::Refused(refusal),
+        e => OtpError::Delivery(e),
     }
 }
 
@@ -118,6 +128,11 @@ impl OtpEngine {
     pub fn with_guard(mut self, guard: Arc<Guard>) -> Self {
         self.guard = Some(guard);
         self
+    }
+
+    /// The guard as the notifier sees it: the rules of a fallback channel.
+    fn gate(&self) -> Option<&dyn ChannelGate> {
+        self.guard.as_deref().map(|g| g as &dyn ChannelGate)
     }
 
     /// The abuse guard, for limits only the caller can apply (client IP, passwords).
@@ -192,6 +207,7 @@ impl OtpEngine {
             verification_id: &id,
             channel: req.channel,
             fallback: req.fallback,
+            gate: self.gate(),
             to: req.to,
             code: &code,
             expiry_minutes: policy.expiry_minutes(),
@@ -208,7 +224,7 @@ impl OtpEngine {
                 self.store
                     .finish_verification(&id, VerificationStatus::Failed, self.clock.now())
                     .await?;
-                Err(OtpError::Delivery(e))
+                Err(delivery_error(e))
             }
         }
     }
@@ -217,8 +233,41 @@ impl OtpEngine {
     /// compared as an HMAC in constant time and approved by one conditional update.
     pub async fn check(&self, id: &str, input: &str) -> Result<CheckOutcome, OtpError> {
         let v = self.load(id).await?;
+        self.check_loaded(v, input).await
+    }
+
+    /// [`OtpEngine::check`] for the Verify API: a verification another application
+    /// started is `NotFound` (its existence is not revealed). One read serves both the
+    /// ownership test and the check.
+    pub async fn check_for_application(
+        &self,
+        id: &str,
+        client_id: &str,
+        input: &str,
+    ) -> Result<CheckOutcome, OtpError> {
+        let v = self.load(id).await?;
+        if v.application_id.as_deref() != Some(client_id) {
+            return Err(OtpError::NotFound);
+        }
+        self.check_loaded(v, input).await
+    }
+
+    async fn check_loaded(&self, v: Verification, input: &str) -> Result<CheckOutcome, OtpError> {
+        let id = v.id.as_str();
         let now = self.clock.now();
         if let Some(done) = self.settle_if_over(&v, now).await? {
+            // An approved verification answers "approved" again only to its right code
+            // (a repeated or concurrent submit). Any other code is refused outright:
+            // answering "approved" to it would let a wrong code pass a caller that checks
+            // the status, or a sign-in whose approval was not yet recorded.
+            if done.status == VerificationStatus::Approved
+                && !ct_eq(
+                    &self.keys.code_hmac(id, &normalise_input(input)),
+                    &v.code_hmac,
+                )
+            {
+                return Err(OtpError::NotPending(VerificationStatus::Approved));
+            }
             return Ok(done);
         }
         // A locked account's codes are refused, the right one too.
@@ -309,6 +358,7 @@ impl OtpEngine {
             verification_id: id,
             channel: v.channel,
             fallback: None,
+            gate: self.gate(),
             to: &to,
             code: &code,
             expiry_minutes: policy.expiry_minutes(),
@@ -316,7 +366,11 @@ impl OtpEngine {
             user_name,
             locale,
         };
-        let delivered = self.notifier.deliver(delivery).await?;
+        let delivered = self
+            .notifier
+            .deliver(delivery)
+            .await
+            .map_err(delivery_error)?;
         let verification = self.load(id).await?;
         Ok(Issued {
             verification,

@@ -44,6 +44,12 @@ pub trait AdminStore: Send + Sync {
     async fn list_audit_filtered(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
     /// The overview's counts since `since`.
     async fn admin_counts(&self, since: UnixTime) -> StoreResult<AdminCounts>;
+    /// Records that an admin token was used (shown as "last used").
+    async fn touch_admin_token(&self, id: &str, now: UnixTime) -> StoreResult<()>;
+    /// Every setting whose key starts with `prefix` (exactly, case included), by key.
+    async fn list_settings(&self, prefix: &str) -> StoreResult<Vec<(String, serde_json::Value)>>;
+    /// Deletes a setting; false if there was none.
+    async fn delete_setting(&self, key: &str) -> StoreResult<bool>;
 }
 
 /// `input` as a LIKE pattern matching it anywhere, lower-cased, with `%`, `_` and `\`

@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 
 use crate::UnixTime;
+use crate::application::{ClientOidcSettings, TokenLifetimes};
 use crate::grant::{AuthCode, CodeRedemption, Grant, RefreshRotation, RefreshToken};
 use crate::session::{Session, SessionInfo};
 use crate::signing_key::SigningKeyRecord;
@@ -45,7 +46,9 @@ pub trait AuthStore: Send + Sync {
     /// Revokes every grant issued from a browser session (logout).
     async fn revoke_session_grants(&self, session_id: &str, now: UnixTime) -> StoreResult<u64>;
     async fn insert_auth_code(&self, code: &AuthCode) -> StoreResult<()>;
-    /// Marks an unexpired code used; exactly one caller gets `Redeemed`.
+    /// Marks an unexpired code used; exactly one caller gets `Redeemed`. A later use
+    /// gets `Reused` and revokes the grant, for as long as the grant could be used: the
+    /// redeemed code is kept until the grant expires, whatever its own expiry.
     async fn redeem_auth_code(&self, code_hash: &str, now: UnixTime)
     -> StoreResult<CodeRedemption>;
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
@@ -59,7 +62,8 @@ pub trait AuthStore: Send + Sync {
     ) -> StoreResult<RefreshRotation>;
     /// The grant id of a refresh token (spent or not), for revocation.
     async fn refresh_token_grant(&self, token_hash: &str) -> StoreResult<Option<String>>;
-    /// Deletes expired codes, tokens and grants; returns how many rows went.
+    /// Deletes expired codes, tokens and grants; returns how many rows went. A redeemed
+    /// code is deleted only with its grant (see [`AuthStore::redeem_auth_code`]).
     async fn sweep_grants(&self, now: UnixTime) -> StoreResult<u64>;
 
     // Signing keys
@@ -86,4 +90,17 @@ pub trait AuthStore: Send + Sync {
         alg: Option<&str>,
         now: UnixTime,
     ) -> StoreResult<()>;
+    /// The signing algorithm and token lifetime overrides in one read (defaults when the
+    /// application has none).
+    async fn get_client_oidc_settings(&self, client_id: &str) -> StoreResult<ClientOidcSettings>;
+    /// Replaces an application's token lifetime overrides (`None` fields = the server's).
+    async fn set_client_token_lifetimes(
+        &self,
+        client_id: &str,
+        lifetimes: &TokenLifetimes,
+        now: UnixTime,
+    ) -> StoreResult<()>;
+    /// Field by field, the longest override any existing application has (`None` where
+    /// none overrides): how long retired signing keys must stay published.
+    async fn max_client_token_lifetimes(&self) -> StoreResult<TokenLifetimes>;
 }

@@ -162,9 +162,22 @@ pub async fn revoke(
     admin: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if !state.store.revoke_admin_token(&id, state.now()).await? {
+    revoke_token(&state, &admin, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes the active token(s) with this id or name. Shared with the console.
+pub async fn revoke_token(state: &AppState, admin: &Admin, id: &str) -> ApiResult<()> {
+    if !state.store.revoke_admin_token(id, state.now()).await? {
         return Err(ApiError::not_found("active admin token"));
     }
-    audit(&state, &admin, "admin_token.revoked", Some(id), json!({})).await;
-    Ok(StatusCode::NO_CONTENT)
+    audit(
+        state,
+        admin,
+        "admin_token.revoked",
+        Some(id.to_string()),
+        json!({}),
+    )
+    .await;
+    Ok(())
 }

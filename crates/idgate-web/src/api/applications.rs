@@ -1,17 +1,21 @@
 //! Admin API for applications (OIDC clients): CRUD, secret regeneration (the secret is
-//! shown once, stored as a keyed hash), redirect URIs, login flow, OTP-policy override
-//! and ID-token signing algorithm.
+//! shown once, stored as a keyed hash), redirect URIs, login flow, OTP-policy override,
+//! ID-token signing algorithm and token lifetimes.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use idgate_core::application::{Application, FirstFactor, LoginFlow, validate_redirect_uri};
+use idgate_core::application::{
+    ACCESS_TOKEN_LIFETIME_RANGE, AUTHORIZATION_CODE_LIFETIME_RANGE, Application,
+    ClientOidcSettings, FirstFactor, ID_TOKEN_LIFETIME_RANGE, LoginFlow,
+    REFRESH_TOKEN_LIFETIME_RANGE, TokenLifetimes, validate_redirect_uri,
+};
 use idgate_core::crypto::random_token;
 use idgate_core::otp::OtpPolicy;
 use idgate_core::store::Page;
-use idgate_oidc::SigningAlg;
+use idgate_oidc::{Lifetimes, SigningAlg};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -56,9 +60,10 @@ pub struct ApplicationView {
     pub otp_policy: Option<OtpPolicy>,
     /// ID-token signing algorithm; null = the server default.
     pub signing_alg: Option<String>,
-    /// Token lifetimes in seconds (server-wide; not per application).
-    #[schema(value_type = Object)]
-    pub token_lifetimes: Value,
+    /// This application's token lifetime overrides in seconds; null = the server's.
+    pub token_lifetimes: TokenLifetimeOverrides,
+    /// The lifetimes its tokens get: the overrides, else the server's.
+    pub effective_token_lifetimes: EffectiveTokenLifetimes,
     pub issuer: String,
     pub discovery_url: String,
     /// Only in the answer that created or regenerated it.
@@ -68,9 +73,117 @@ pub struct ApplicationView {
     pub updated_at: String,
 }
 
+/// Token lifetimes an application overrides, in seconds; null = the server's lifetime.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct TokenLifetimeOverrides {
+    /// 60–86400.
+    pub access_token: Option<i64>,
+    /// 60–86400.
+    pub id_token: Option<i64>,
+    /// 300–31536000; how long a sign-in's refresh tokens work, counted from the sign-in.
+    pub refresh_token: Option<i64>,
+    /// 10–600.
+    pub authorization_code: Option<i64>,
+}
+
+impl From<&TokenLifetimes> for TokenLifetimeOverrides {
+    fn from(t: &TokenLifetimes) -> Self {
+        Self {
+            access_token: t.access_token,
+            id_token: t.id_token,
+            refresh_token: t.refresh_token,
+            authorization_code: t.authorization_code,
+        }
+    }
+}
+
+/// The lifetimes an application's tokens get, in seconds.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct EffectiveTokenLifetimes {
+    pub access_token: i64,
+    pub id_token: i64,
+    pub refresh_token: i64,
+    pub authorization_code: i64,
+}
+
+impl From<Lifetimes> for EffectiveTokenLifetimes {
+    fn from(l: Lifetimes) -> Self {
+        Self {
+            access_token: l.access_token,
+            id_token: l.id_token,
+            refresh_token: l.refresh_token,
+            authorization_code: l.authorization_code,
+        }
+    }
+}
+
+/// Token lifetime overrides in a request, in seconds. A number sets the lifetime, `null`
+/// returns it to the server's; a field left out keeps the current value (on create: the
+/// server's).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TokenLifetimesInput {
+    /// 60–86400.
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<i64>, minimum = 60, maximum = 86400)]
+    pub access_token: Option<Option<i64>>,
+    /// 60–86400.
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<i64>, minimum = 60, maximum = 86400)]
+    pub id_token: Option<Option<i64>>,
+    /// 300–31536000 (365 days), and at least the access-token lifetime.
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<i64>, minimum = 300, maximum = 31536000)]
+    pub refresh_token: Option<Option<i64>>,
+    /// 10–600.
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<i64>, minimum = 10, maximum = 600)]
+    pub authorization_code: Option<Option<i64>>,
+}
+
+impl TokenLifetimesInput {
+    /// `current` with this input's changes.
+    pub fn apply(&self, current: &TokenLifetimes) -> TokenLifetimes {
+        TokenLifetimes {
+            access_token: self.access_token.unwrap_or(current.access_token),
+            id_token: self.id_token.unwrap_or(current.id_token),
+            refresh_token: self.refresh_token.unwrap_or(current.refresh_token),
+            authorization_code: self
+                .authorization_code
+                .unwrap_or(current.authorization_code),
+        }
+    }
+}
+
+/// Checks overrides: each within its range, and a sign-in (whose length the refresh-token
+/// lifetime sets) not shorter than its access tokens. Errors name `token_lifetimes.<field>`.
+pub fn check_lifetimes(state: &AppState, l: &TokenLifetimes) -> ApiResult<()> {
+    l.validate().map_err(|e| {
+        ApiError::invalid_field(format!("token_lifetimes.{}", e.field), e.to_string())
+    })?;
+    let effective = state.oidc.lifetimes.with_overrides(l);
+    if effective.refresh_token < effective.access_token {
+        return Err(ApiError::invalid_field(
+            "token_lifetimes.refresh_token",
+            format!(
+                "refresh_token ({} s) must be at least the access-token lifetime ({} s): access tokens stop working when the sign-in's refresh lifetime ends",
+                effective.refresh_token, effective.access_token
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The allowed ranges, for help texts: (field, min, max).
+pub const LIFETIME_RANGES: [(&str, (i64, i64)); 4] = [
+    ("access_token", ACCESS_TOKEN_LIFETIME_RANGE),
+    ("id_token", ID_TOKEN_LIFETIME_RANGE),
+    ("refresh_token", REFRESH_TOKEN_LIFETIME_RANGE),
+    ("authorization_code", AUTHORIZATION_CODE_LIFETIME_RANGE),
+];
+
 impl ApplicationView {
-    pub fn of(state: &AppState, a: &Application, signing_alg: Option<String>) -> Self {
-        let l = state.oidc.lifetimes;
+    pub fn of(state: &AppState, a: &Application, oidc: &ClientOidcSettings) -> Self {
         Self {
             client_id: a.client_id.clone(),
             name: a.name.clone(),
@@ -84,13 +197,13 @@ impl ApplicationView {
             post_logout_redirect_uris: a.post_logout_redirect_uris.clone(),
             login_flow: a.login_flow.clone(),
             otp_policy: a.otp_policy.clone(),
-            signing_alg,
-            token_lifetimes: json!({
-                "authorization_code": l.authorization_code,
-                "id_token": l.id_token,
-                "access_token": l.access_token,
-                "refresh_token": l.refresh_token,
-            }),
+            signing_alg: oidc.signing_alg.clone(),
+            token_lifetimes: (&oidc.token_lifetimes).into(),
+            effective_token_lifetimes: state
+                .oidc
+                .lifetimes
+                .with_overrides(&oidc.token_lifetimes)
+                .into(),
             issuer: state.settings.issuer.clone(),
             discovery_url: format!("{}/.well-known/openid-configuration", state.settings.issuer),
             client_secret: None,
@@ -101,12 +214,12 @@ impl ApplicationView {
 }
 
 async fn view(state: &AppState, a: &Application) -> ApiResult<ApplicationView> {
-    let alg = state.store.get_client_signing_alg(&a.client_id).await?;
-    Ok(ApplicationView::of(state, a, alg))
+    let oidc = state.store.get_client_oidc_settings(&a.client_id).await?;
+    Ok(ApplicationView::of(state, a, &oidc))
 }
 
 /// For audit details: what changed, with the secret only as "set".
-fn audit_view(a: &Application, alg: Option<&str>) -> Value {
+fn audit_view(a: &Application, oidc: &ClientOidcSettings) -> Value {
     json!({
         "name": a.name,
         "client_secret_set": a.client_secret_hash.is_some(),
@@ -114,7 +227,8 @@ fn audit_view(a: &Application, alg: Option<&str>) -> Value {
         "post_logout_redirect_uris": a.post_logout_redirect_uris,
         "login_flow": a.login_flow,
         "otp_policy": a.otp_policy,
-        "signing_alg": alg,
+        "signing_alg": oidc.signing_alg,
+        "token_lifetimes": oidc.token_lifetimes,
     })
 }
 
@@ -155,6 +269,9 @@ pub struct CreateApplication {
     /// `ES256` or `RS256`.
     #[serde(default)]
     pub signing_alg: Option<String>,
+    /// Overrides of the server's token lifetimes; absent or null = the server's.
+    #[serde(default)]
+    pub token_lifetimes: Option<TokenLifetimesInput>,
 }
 
 fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -183,6 +300,11 @@ pub struct UpdateApplication {
     #[serde(default, deserialize_with = "some")]
     #[schema(value_type = Option<String>)]
     pub signing_alg: Option<Option<String>>,
+    /// Changes to the token lifetime overrides (fields left out are kept); null returns
+    /// every lifetime to the server's.
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<TokenLifetimesInput>)]
+    pub token_lifetimes: Option<Option<TokenLifetimesInput>>,
 }
 
 pub fn check_name(name: &str) -> ApiResult<String> {
@@ -283,7 +405,7 @@ pub async fn create_application(
     state: &AppState,
     admin: &Admin,
     body: CreateApplication,
-) -> ApiResult<(Application, Option<String>, Option<String>)> {
+) -> ApiResult<(Application, Option<String>, ClientOidcSettings)> {
     let name = check_name(&body.name)?;
     let redirect_uris = check_uris("redirect_uris", &body.redirect_uris, true)?;
     let post_logout = check_uris(
@@ -297,6 +419,11 @@ pub async fn create_application(
         check_policy(p)?;
     }
     let alg = body.signing_alg.as_deref().map(check_alg).transpose()?;
+    let lifetimes = body
+        .token_lifetimes
+        .map(|l| l.apply(&TokenLifetimes::default()))
+        .unwrap_or_default();
+    check_lifetimes(state, &lifetimes)?;
     let secret = if body.public {
         None
     } else {
@@ -325,15 +452,25 @@ pub async fn create_application(
             .set_client_signing_alg(&app.client_id, Some(a), now)
             .await?;
     }
+    if !lifetimes.is_empty() {
+        state
+            .store
+            .set_client_token_lifetimes(&app.client_id, &lifetimes, now)
+            .await?;
+    }
+    let oidc = ClientOidcSettings {
+        signing_alg: alg,
+        token_lifetimes: lifetimes,
+    };
     audit(
         state,
         admin,
         "application.created",
         Some(app.client_id.clone()),
-        json!({"before": null, "after": audit_view(&app, alg.as_deref())}),
+        json!({"before": null, "after": audit_view(&app, &oidc)}),
     )
     .await;
-    Ok((app, secret, alg))
+    Ok((app, secret, oidc))
 }
 
 /// Applies a change; shared with the console.
@@ -342,9 +479,9 @@ pub async fn update_application(
     admin: &Admin,
     client_id: &str,
     body: UpdateApplication,
-) -> ApiResult<(Application, Option<String>)> {
+) -> ApiResult<(Application, ClientOidcSettings)> {
     let before = find(state, client_id).await?;
-    let alg_before = state.store.get_client_signing_alg(client_id).await?;
+    let oidc_before = state.store.get_client_oidc_settings(client_id).await?;
     let mut a = before.clone();
     if let Some(n) = &body.name {
         a.name = check_name(n)?;
@@ -365,17 +502,29 @@ pub async fn update_application(
         }
         a.otp_policy = p;
     }
-    let mut alg = alg_before.clone();
+    let mut oidc = oidc_before.clone();
     if let Some(new_alg) = body.signing_alg {
-        alg = new_alg.as_deref().map(check_alg).transpose()?;
+        oidc.signing_alg = new_alg.as_deref().map(check_alg).transpose()?;
     }
+    match body.token_lifetimes {
+        None => {}
+        Some(None) => oidc.token_lifetimes = TokenLifetimes::default(),
+        Some(Some(change)) => oidc.token_lifetimes = change.apply(&oidc.token_lifetimes),
+    }
+    check_lifetimes(state, &oidc.token_lifetimes)?;
     let now = state.now();
     a.updated_at = now;
     state.store.update_application(&a).await?;
-    if alg != alg_before {
+    if oidc.signing_alg != oidc_before.signing_alg {
         state
             .store
-            .set_client_signing_alg(client_id, alg.as_deref(), now)
+            .set_client_signing_alg(client_id, oidc.signing_alg.as_deref(), now)
+            .await?;
+    }
+    if oidc.token_lifetimes != oidc_before.token_lifetimes {
+        state
+            .store
+            .set_client_token_lifetimes(client_id, &oidc.token_lifetimes, now)
             .await?;
     }
     audit(
@@ -383,10 +532,10 @@ pub async fn update_application(
         admin,
         "application.updated",
         Some(a.client_id.clone()),
-        json!({"before": audit_view(&before, alg_before.as_deref()), "after": audit_view(&a, alg.as_deref())}),
+        json!({"before": audit_view(&before, &oidc_before), "after": audit_view(&a, &oidc)}),
     )
     .await;
-    Ok((a, alg))
+    Ok((a, oidc))
 }
 
 /// Replaces the secret; returns it (shown once).
@@ -423,6 +572,7 @@ pub async fn delete_application(state: &AppState, admin: &Admin, client_id: &str
         ));
     }
     let a = find(state, client_id).await?;
+    let oidc = state.store.get_client_oidc_settings(client_id).await?;
     if !state.store.delete_application(client_id).await? {
         return Err(ApiError::not_found("application"));
     }
@@ -431,7 +581,7 @@ pub async fn delete_application(state: &AppState, admin: &Admin, client_id: &str
         admin,
         "application.deleted",
         Some(client_id.to_string()),
-        json!({"before": audit_view(&a, None), "after": null}),
+        json!({"before": audit_view(&a, &oidc), "after": null}),
     )
     .await;
     Ok(())
@@ -471,8 +621,8 @@ pub async fn create(
     admin: Admin,
     ApiJson(body): ApiJson<CreateApplication>,
 ) -> ApiResult<impl IntoResponse> {
-    let (app, secret, alg) = create_application(&state, &admin, body).await?;
-    let mut v = ApplicationView::of(&state, &app, alg);
+    let (app, secret, oidc) = create_application(&state, &admin, body).await?;
+    let mut v = ApplicationView::of(&state, &app, &oidc);
     v.client_secret = secret;
     Ok((
         StatusCode::CREATED,
@@ -504,8 +654,8 @@ pub async fn update(
     Path(client_id): Path<String>,
     ApiJson(body): ApiJson<UpdateApplication>,
 ) -> ApiResult<Json<ApplicationView>> {
-    let (a, alg) = update_application(&state, &admin, &client_id, body).await?;
-    Ok(Json(ApplicationView::of(&state, &a, alg)))
+    let (a, oidc) = update_application(&state, &admin, &client_id, body).await?;
+    Ok(Json(ApplicationView::of(&state, &a, &oidc)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/applications/{client_id}", tag = "applications",

@@ -1,16 +1,20 @@
-//! Admin API for the OTP policy and the message templates ("Connections › SMS OTP ›
-//! Settings" in WSO2's console).
+//! Admin API for the OTP policy and the message templates per channel and locale
+//! ("Connections › SMS OTP › Settings" in WSO2's console).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use idgate_core::otp::engine::POLICY_SETTING;
 use idgate_core::otp::{Channel, OtpPolicy};
-use idgate_notify::message_template::{self, MessageContext, MessageTemplate};
+use idgate_notify::message_template::{
+    self, DEFAULT_LOCALE, MessageContext, MessageTemplate, normalise_locale,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api::paging::ApiQuery;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{ApiJson, parse_json};
@@ -21,8 +25,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/otp-policy", get(get_policy).put(put_policy))
         .route(
             "/api/v1/channels/{channel}/template",
-            get(get_template).put(put_template),
+            get(get_template).put(put_template).delete(delete_template),
         )
+        .route("/api/v1/channels/{channel}/templates", get(list_templates))
 }
 
 #[utoipa::path(get, path = "/api/v1/otp-policy", tag = "otp", responses((status = 200, description = "The global OTP policy", body = Object)), security(("admin_token" = [])))]
@@ -60,6 +65,7 @@ async fn put_policy(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LocaleQuery {
     locale: Option<String>,
 }
@@ -81,20 +87,22 @@ fn channel_param(s: &str) -> ApiResult<Channel> {
     })
 }
 
-fn locale_param(l: Option<&str>) -> ApiResult<String> {
-    let l = l.unwrap_or("en").trim();
-    let ok = !l.is_empty()
-        && l.len() <= 16
-        && l.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(l.to_string())
-    } else {
-        Err(ApiError::invalid_field(
+/// A template's locale in BCP 47 casing (`en_us` → `en-US`); absent = `en`. Texts are
+/// filed under this form, and sending looks them up the same way.
+pub fn locale_param(l: Option<&str>) -> ApiResult<String> {
+    let l = l.unwrap_or(DEFAULT_LOCALE).trim();
+    match normalise_locale(l) {
+        Ok(n) if l.len() <= 35 => Ok(n),
+        _ => Err(ApiError::invalid_field(
             "locale",
-            format!("locale \"{l}\" must be a language tag such as en, en-US or si"),
-        ))
+            format!("locale \"{l}\" must be a language tag such as en, en-US or si-LK"),
+        )),
     }
+}
+
+/// The settings-key prefix of a channel's templates.
+pub fn template_prefix(channel: Channel) -> String {
+    format!("template.{}.", channel.as_str())
 }
 
 /// The settings key of a channel's template in a locale.
@@ -121,7 +129,7 @@ async fn get_template(
     State(state): State<AppState>,
     _admin: Admin,
     Path(channel): Path<String>,
-    Query(q): Query<LocaleQuery>,
+    ApiQuery(q): ApiQuery<LocaleQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let channel = channel_param(&channel)?;
     let locale = locale_param(q.locale.as_deref())?;
@@ -167,6 +175,76 @@ async fn put_template(
     )
     .await;
     Ok(Json(template_view(channel, &locale, &body.text, false)))
+}
+
+/// The locales a channel has its own texts for, sorted (for the console too).
+pub async fn stored_templates(
+    state: &AppState,
+    channel: Channel,
+) -> ApiResult<Vec<(String, String)>> {
+    let prefix = template_prefix(channel);
+    Ok(state
+        .store
+        .list_settings(&prefix)
+        .await?
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let locale = k.strip_prefix(&prefix)?.to_string();
+            Some((locale, v.as_str()?.to_string()))
+        })
+        .collect())
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/{channel}/templates", tag = "otp", params(("channel" = String, Path)), responses((status = 200, description = "`{templates: [{channel, locale, text, is_default, preview, segments}]}`: the texts stored per locale, sorted by locale (none = the built-in text applies)", body = Object), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
+async fn list_templates(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(channel): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let channel = channel_param(&channel)?;
+    let templates: Vec<Value> = stored_templates(&state, channel)
+        .await?
+        .iter()
+        .map(|(locale, text)| template_view(channel, locale, text, false))
+        .collect();
+    Ok(Json(json!({ "templates": templates })))
+}
+
+/// Removes a locale's text; sending to that locale falls back (language, then `en`, then
+/// the built-in text). Shared with the console.
+pub async fn remove_template(
+    state: &AppState,
+    admin: &Admin,
+    channel: Channel,
+    locale: &str,
+) -> ApiResult<()> {
+    let key = template_key(channel, locale);
+    let before = state.store.get_setting(&key).await?;
+    if !state.store.delete_setting(&key).await? {
+        return Err(ApiError::not_found("template for this locale"));
+    }
+    audit(
+        state,
+        admin,
+        "template.deleted",
+        Some(key),
+        json!({"before": before, "after": null}),
+    )
+    .await;
+    Ok(())
+}
+
+#[utoipa::path(delete, path = "/api/v1/channels/{channel}/template", tag = "otp", params(("channel" = String, Path), ("locale" = Option<String>, Query)), responses((status = 204, description = "Removed; that locale falls back to its language, then en, then the built-in text"), (status = 404, body = crate::openapi::Problem), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
+async fn delete_template(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(channel): Path<String>,
+    ApiQuery(q): ApiQuery<LocaleQuery>,
+) -> ApiResult<StatusCode> {
+    let channel = channel_param(&channel)?;
+    let locale = locale_param(q.locale.as_deref())?;
+    remove_template(&state, &admin, channel, &locale).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The audit helper moved to `crate::audit`; re-exported for existing callers.

@@ -496,6 +496,7 @@ async fn test_send(
         "message_id": report.message_id,
         "sent": report.sent,
         "channel": report.channel.as_str(),
+        "text": report.text,
         "provider": report.provider,
         "provider_message_id": report.provider_message_id,
         "reason": report.reason,

@@ -616,10 +616,20 @@ pub async fn unlock(
 ) -> ApiResult<Json<UserView>> {
     let before = find(&state, &id).await?;
     let mut u = before.clone();
-    u.status = UserStatus::Active;
-    u.locked_until = None;
-    let u = save(&state, &admin, "user.unlocked", &before, u).await?;
-    Ok(Json(UserView::of(&u, state.now())))
+    let now = state.now();
+    // Like `idgate user unlock`: also resets the failure, lock-repeat and password
+    // counters (so the next lock is a first lock again), and keeps a disabled account
+    // disabled.
+    idgate_core::limits::unlock_user(state.store.as_ref(), &state.keys, &mut u, now).await?;
+    audit(
+        &state,
+        &admin,
+        "user.unlocked",
+        Some(u.id.clone()),
+        json!({"before": audit_view(&before, now), "after": audit_view(&u, now)}),
+    )
+    .await;
+    Ok(Json(UserView::of(&u, now)))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}/sessions", tag = "users",

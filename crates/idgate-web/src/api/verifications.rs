@@ -147,8 +147,10 @@ async fn check(
             "code must be the one-time code the user received (1–64 characters)",
         ));
     }
-    owned(&state, &app.client_id, &id).await?;
-    let outcome = state.otp.check(&id, &body.code).await?;
+    let outcome = state
+        .otp
+        .check_for_application(&id, &app.client_id, &body.code)
+        .await?;
     let status = outcome.status;
     let message = match status {
         VerificationStatus::Approved => "The code is correct.".to_string(),

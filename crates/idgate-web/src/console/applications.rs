@@ -1,5 +1,6 @@
 //! "Applications": list, create (client id and secret shown once), redirect URIs, the
-//! login flow editor (step 1 / step 2 and the enrolment policy), and the integration
+//! login flow editor (step 1 / step 2 and the enrolment policy), the OTP-policy
+//! override, tokens (ID-token signing algorithm and lifetimes), and the integration
 //! snippet an RP needs (issuer, discovery URL, client id).
 
 use std::collections::HashMap;
@@ -7,12 +8,16 @@ use std::collections::HashMap;
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use idgate_core::application::{Application, FirstFactor, LoginFlow, MissingMobile, SecondFactor};
+use idgate_core::application::{
+    Application, ClientOidcSettings, FirstFactor, LoginFlow, MissingMobile, SecondFactor,
+};
+use idgate_core::otp::OtpPolicy;
+use idgate_core::otp::policy::ResendCode;
 use idgate_core::store::Page;
 
 use crate::api::applications::{
-    CONSOLE_CLIENT_ID, CreateApplication, UpdateApplication, create_application,
-    delete_application, new_secret, update_application,
+    CONSOLE_CLIENT_ID, CreateApplication, LIFETIME_RANGES, TokenLifetimesInput, UpdateApplication,
+    create_application, delete_application, new_secret, update_application,
 };
 use crate::console::session::ConsoleSession;
 use crate::console::views::{Cell, Field, Form as FormView, Panel, Table, html};
@@ -147,6 +152,19 @@ fn refill(mut f: FormView, form: &HashMap<String, String>) -> FormView {
 }
 
 fn map_field(field: &str) -> String {
+    if let Some(f) = field.strip_prefix("otp_policy.") {
+        return if f == "expiry" {
+            "otp_expiry_minutes".into()
+        } else {
+            format!("otp_{f}")
+        };
+    }
+    if let Some(f) = field.strip_prefix("token_lifetimes.") {
+        return LIFETIME_FIELDS
+            .iter()
+            .find(|(_, api, _)| *api == f)
+            .map_or_else(|| f.to_string(), |(name, _, _)| name.to_string());
+    }
     if field.starts_with("redirect_uris") {
         "redirect_uris".into()
     } else if field.starts_with("post_logout_redirect_uris") {
@@ -267,6 +285,7 @@ pub async fn create(
         login_flow: Some(flow_from(&form)),
         otp_policy: None,
         signing_alg: None,
+        token_lifetimes: None,
     };
     match create_application(&state, &s.admin(), body).await {
         Ok((app, secret, _)) => {
@@ -328,17 +347,175 @@ fn edit_form(csrf: &str, a: &Application) -> FormView {
     }
 }
 
+/// The OTP-policy override form: a switch, then the global settings page's fields.
+fn otp_form(csrf: &str, a: &Application, global: &OtpPolicy) -> FormView {
+    let p = a.otp_policy.as_ref().unwrap_or(global);
+    FormView {
+        id: "otp-policy".into(),
+        title: "OTP policy".into(),
+        note: Some(
+            "By default the global settings (Connections › SMS OTP) apply. Switch on to give this application its own."
+                .into(),
+        ),
+        action: format!("/console/applications/{}/otp-policy", a.client_id),
+        csrf: csrf.into(),
+        hidden: vec![],
+        fields: vec![
+            Field::new(
+                "otp_override",
+                "Use its own OTP policy (instead of the global one)",
+                "checkbox",
+            )
+            .checked(a.otp_policy.is_some()),
+            Field::new("otp_expiry_minutes", "OTP expiry time (minutes)", "number")
+                .value(p.expiry.div_ceil(60).to_string())
+                .hint("1–1440"),
+            Field::new(
+                "otp_alphanumeric",
+                "Use alphanumeric characters (A–Z, 0–9)",
+                "checkbox",
+            )
+            .checked(p.alphanumeric),
+            Field::new("otp_length", "OTP length", "number")
+                .value(p.length.to_string())
+                .hint("4–10"),
+            Field::new("otp_max_attempts", "Wrong attempts per code", "number")
+                .value(p.max_attempts.to_string())
+                .hint("1–20"),
+            Field::new("otp_max_resends", "Allowed resend attempts", "number")
+                .value(p.max_resends.to_string())
+                .hint("0–10"),
+            Field::new("otp_resend_cooldown", "Resend cooldown (seconds)", "number")
+                .value(p.resend_cooldown.to_string())
+                .hint("0–3600"),
+            Field::new("otp_resend_code", "A resend sends", "select")
+                .value(match p.resend_code {
+                    ResendCode::New => "new",
+                    ResendCode::Same => "same",
+                })
+                .options(&[
+                    ("new", "a new code (recommended)"),
+                    ("same", "the same code"),
+                ]),
+        ],
+        submit: "Save OTP policy".into(),
+        danger: false,
+    }
+}
+
+/// The form's names of the token lifetimes: (form field, API field, label).
+const LIFETIME_FIELDS: [(&str, &str, &str); 4] = [
+    (
+        "access_token_ttl",
+        "access_token",
+        "Access token lifetime (seconds)",
+    ),
+    ("id_token_ttl", "id_token", "ID token lifetime (seconds)"),
+    (
+        "refresh_token_ttl",
+        "refresh_token",
+        "Refresh token lifetime (seconds, from the sign-in)",
+    ),
+    (
+        "auth_code_ttl",
+        "authorization_code",
+        "Authorization code lifetime (seconds)",
+    ),
+];
+
+/// The tokens form: ID-token signing algorithm and lifetime overrides (empty = the
+/// server's).
+fn tokens_form(state: &AppState, csrf: &str, a: &Application, o: &ClientOidcSettings) -> FormView {
+    let server = state.oidc.lifetimes;
+    let t = &o.token_lifetimes;
+    let mut fields = vec![
+        Field::new("signing_alg", "ID token signing algorithm", "select")
+            .value(o.signing_alg.clone().unwrap_or_default())
+            .options(&[
+                ("", "Server default (ES256)"),
+                ("ES256", "ES256 (ECDSA P-256)"),
+                ("RS256", "RS256 (RSA; for RPs that know nothing else)"),
+            ])
+            .hint("Access tokens are always ES256."),
+    ];
+    for (name, api, label) in LIFETIME_FIELDS {
+        let (current, default) = match api {
+            "access_token" => (t.access_token, server.access_token),
+            "id_token" => (t.id_token, server.id_token),
+            "refresh_token" => (t.refresh_token, server.refresh_token),
+            _ => (t.authorization_code, server.authorization_code),
+        };
+        let (min, max) = LIFETIME_RANGES
+            .iter()
+            .find(|(f, _)| *f == api)
+            .map(|(_, r)| *r)
+            .unwrap_or_default();
+        fields.push(
+            Field::new(name, label, "number")
+                .value(current.map(|v| v.to_string()).unwrap_or_default())
+                .hint(format!(
+                    "{min}–{max}; empty = the server's ({default} = {})",
+                    human_secs(default)
+                )),
+        );
+    }
+    FormView {
+        id: "tokens".into(),
+        title: "Tokens".into(),
+        note: Some("Lifetimes apply to tokens issued from now on.".into()),
+        action: format!("/console/applications/{}/tokens", a.client_id),
+        csrf: csrf.into(),
+        hidden: vec![],
+        fields,
+        submit: "Save tokens".into(),
+        danger: false,
+    }
+}
+
+/// 600 → "10 minutes", 2592000 → "30 days".
+fn human_secs(s: i64) -> String {
+    let unit = |n: i64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    if s % 86_400 == 0 {
+        unit(s / 86_400, "day")
+    } else if s % 3600 == 0 {
+        unit(s / 3600, "hour")
+    } else if s % 60 == 0 {
+        unit(s / 60, "minute")
+    } else {
+        unit(s, "second")
+    }
+}
+
 async fn render_one(
     state: &AppState,
     s: &ConsoleSession,
     a: &Application,
     status: StatusCode,
     notice: Option<(&'static str, String)>,
-    form: Option<FormView>,
+    replaced: Option<FormView>,
     secret: Option<&str>,
 ) -> Response {
+    let oidc = state
+        .store
+        .get_client_oidc_settings(&a.client_id)
+        .await
+        .unwrap_or_default();
+    let global = state.otp.global_policy().await.unwrap_or_default();
+    let mut forms = vec![
+        edit_form(&s.csrf, a),
+        otp_form(&s.csrf, a, &global),
+        tokens_form(state, &s.csrf, a, &oidc),
+    ];
+    if let Some(r) = replaced {
+        for f in &mut forms {
+            if f.id == r.id {
+                *f = r;
+                break;
+            }
+        }
+    }
     let mut sections = vec![snippet(state, a, secret)];
-    sections.push(html(&form.unwrap_or_else(|| edit_form(&s.csrf, a))));
+    sections.extend(forms.iter().map(html));
     if !a.is_public() {
         sections.push(html(&FormView {
             id: "secret".into(),
@@ -391,6 +568,52 @@ pub async fn show(
     }
 }
 
+/// Applies `body` and re-renders the page: "Saved." or, on a refused value, the form
+/// `refused` (built from the stored application) refilled with the input and the error
+/// next to its field.
+async fn save(
+    state: &AppState,
+    s: &ConsoleSession,
+    before: &Application,
+    form: &HashMap<String, String>,
+    body: Result<UpdateApplication, (String, String)>,
+    refused: impl FnOnce() -> FormView,
+) -> Response {
+    let outcome = match body {
+        Ok(body) => update_application(state, &s.admin(), &before.client_id, body)
+            .await
+            .map_err(|e| field_error(&e)),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok((a, _)) => {
+            render_one(
+                state,
+                s,
+                &a,
+                StatusCode::OK,
+                Some(("info", "Saved.".into())),
+                None,
+                None,
+            )
+            .await
+        }
+        Err((field, text)) => {
+            let f = refill(refused(), form).with_error(&map_field(&field), text);
+            render_one(
+                state,
+                s,
+                before,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(("error", "Not saved: fix the field marked below.".into())),
+                Some(f),
+                None,
+            )
+            .await
+        }
+    }
+}
+
 pub async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -411,34 +634,147 @@ pub async fn update(
         login_flow: Some(flow_from(&form)),
         ..Default::default()
     };
-    match update_application(&state, &s.admin(), &client_id, body).await {
-        Ok((a, _)) => {
-            render_one(
-                &state,
-                &s,
-                &a,
-                StatusCode::OK,
-                Some(("info", "Saved.".into())),
-                None,
-                None,
-            )
-            .await
-        }
-        Err(e) => {
-            let (field, text) = field_error(&e);
-            let f = refill(edit_form(&s.csrf, &before), &form).with_error(&map_field(&field), text);
-            render_one(
-                &state,
-                &s,
-                &before,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(("error", "Not saved: fix the field marked below.".into())),
-                Some(f),
-                None,
-            )
-            .await
-        }
+    let csrf = s.csrf.clone();
+    save(&state, &s, &before, &form, Ok(body), || {
+        edit_form(&csrf, &before)
+    })
+    .await
+}
+
+/// A whole number from the form, or the field and what is wrong.
+fn whole<T: std::str::FromStr>(
+    form: &HashMap<String, String>,
+    key: &str,
+    label: &str,
+) -> Result<T, (String, String)> {
+    val(form, key)
+        .parse::<T>()
+        .map_err(|_| (key.to_string(), format!("{label} must be a whole number")))
+}
+
+/// The OTP policy the form asks for (`None` = the global one).
+fn otp_from(
+    form: &HashMap<String, String>,
+    current: Option<&OtpPolicy>,
+) -> Result<Option<OtpPolicy>, (String, String)> {
+    if !checked(form, "otp_override") {
+        return Ok(None);
     }
+    let minutes: u32 = whole(form, "otp_expiry_minutes", "OTP expiry time")?;
+    if !(1..=1440).contains(&minutes) {
+        return Err((
+            "otp_expiry_minutes".into(),
+            format!("OTP expiry time must be between 1 and 1440 minutes (got {minutes})"),
+        ));
+    }
+    // An expiry set in seconds through the API stays exact while its minutes are unchanged.
+    let expiry = match current {
+        Some(c) if c.expiry.div_ceil(60) == minutes => c.expiry,
+        _ => minutes * 60,
+    };
+    Ok(Some(OtpPolicy {
+        length: whole(form, "otp_length", "OTP length")?,
+        alphanumeric: checked(form, "otp_alphanumeric"),
+        expiry,
+        max_attempts: whole(form, "otp_max_attempts", "Wrong attempts")?,
+        max_resends: whole(form, "otp_max_resends", "Allowed resend attempts")?,
+        resend_cooldown: whole(form, "otp_resend_cooldown", "Resend cooldown")?,
+        resend_code: match val(form, "otp_resend_code").as_str() {
+            "same" => ResendCode::Same,
+            "new" => ResendCode::New,
+            other => {
+                return Err((
+                    "otp_resend_code".into(),
+                    format!(
+                        "\"{other}\" is not a choice: a resend sends a new code or the same code"
+                    ),
+                ));
+            }
+        },
+    }))
+}
+
+pub async fn update_otp(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let s = match guard_post(&state, &headers, &form).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(before) = load(&state, &client_id).await else {
+        return see_other("/console/applications");
+    };
+    let body = otp_from(&form, before.otp_policy.as_ref()).map(|p| UpdateApplication {
+        otp_policy: Some(p),
+        ..Default::default()
+    });
+    let global = state.otp.global_policy().await.unwrap_or_default();
+    let csrf = s.csrf.clone();
+    save(&state, &s, &before, &form, body, || {
+        otp_form(&csrf, &before, &global)
+    })
+    .await
+}
+
+/// The tokens form's values: the signing algorithm (`""` = the default) and lifetimes
+/// (empty = the server's).
+fn tokens_from(form: &HashMap<String, String>) -> Result<UpdateApplication, (String, String)> {
+    let alg = val(form, "signing_alg");
+    let mut lifetimes = TokenLifetimesInput::default();
+    for (name, api, label) in LIFETIME_FIELDS {
+        let v = val(form, name);
+        let parsed = if v.is_empty() {
+            None
+        } else {
+            Some(v.parse::<i64>().map_err(|_| {
+                (
+                    name.to_string(),
+                    format!("{label} must be a whole number of seconds, or empty for the server's"),
+                )
+            })?)
+        };
+        let slot = match api {
+            "access_token" => &mut lifetimes.access_token,
+            "id_token" => &mut lifetimes.id_token,
+            "refresh_token" => &mut lifetimes.refresh_token,
+            _ => &mut lifetimes.authorization_code,
+        };
+        *slot = Some(parsed);
+    }
+    Ok(UpdateApplication {
+        signing_alg: Some((!alg.is_empty()).then_some(alg)),
+        token_lifetimes: Some(Some(lifetimes)),
+        ..Default::default()
+    })
+}
+
+pub async fn update_tokens(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let s = match guard_post(&state, &headers, &form).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(before) = load(&state, &client_id).await else {
+        return see_other("/console/applications");
+    };
+    let oidc = state
+        .store
+        .get_client_oidc_settings(&client_id)
+        .await
+        .unwrap_or_default();
+    let csrf = s.csrf.clone();
+    let st = state.clone();
+    save(&state, &s, &before, &form, tokens_from(&form), || {
+        tokens_form(&st, &csrf, &before, &oidc)
+    })
+    .await
 }
 
 pub async fn secret(

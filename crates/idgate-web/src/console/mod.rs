@@ -14,6 +14,7 @@ pub mod login;
 pub mod logs;
 pub mod otp;
 pub mod session;
+pub mod tokens;
 pub mod users;
 pub mod views;
 
@@ -59,12 +60,25 @@ pub fn router() -> Router<AppState> {
         .route("/console/otp/policy", post(otp::save_policy))
         .route("/console/otp/template/{channel}", post(otp::save_template))
         .route(
+            "/console/otp/template/{channel}/delete",
+            post(otp::delete_template),
+        )
+        .route("/console/otp/locale", post(otp::open_locale))
+        .route(
             "/console/applications",
             get(applications::list).post(applications::create),
         )
         .route(
             "/console/applications/{client_id}",
             get(applications::show).post(applications::update),
+        )
+        .route(
+            "/console/applications/{client_id}/otp-policy",
+            post(applications::update_otp),
+        )
+        .route(
+            "/console/applications/{client_id}/tokens",
+            post(applications::update_tokens),
         )
         .route(
             "/console/applications/{client_id}/secret",
@@ -79,6 +93,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/{id}/lock", post(users::lock))
         .route("/console/users/{id}/unlock", post(users::unlock))
         .route("/console/users/{id}/sessions/revoke", post(users::revoke))
+        .route(
+            "/console/admin-tokens",
+            get(tokens::list).post(tokens::create),
+        )
+        .route("/console/admin-tokens/{id}/revoke", post(tokens::revoke))
         .route("/console/messages", get(logs::messages))
         .route("/console/audit", get(logs::audit))
 }

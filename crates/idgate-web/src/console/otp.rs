@@ -1,24 +1,26 @@
 //! "Connections › SMS OTP › Settings": the OTP policy (expiry, alphanumeric, length,
-//! attempts, resends, cooldown) and the message template per channel with a preview and
-//! its SMS segment count. Also the live-validation endpoint console.js calls.
+//! attempts, resends, cooldown) and the message template per channel and locale, with a
+//! preview and its SMS segment count. Also the live-validation endpoint console.js calls.
 
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use idgate_core::otp::engine::POLICY_SETTING;
 use idgate_core::otp::policy::ResendCode;
 use idgate_core::otp::{Channel, OtpPolicy};
-use idgate_notify::message_template::{self, MessageContext, MessageTemplate};
+use idgate_notify::message_template::{
+    self, DEFAULT_LOCALE, MessageContext, MessageTemplate, normalise_locale,
+};
 use idgate_notify::{ContentType, PayloadTemplate};
 use serde_json::{Value, json};
 
-use crate::api::otp_settings::template_key;
+use crate::api::otp_settings::{remove_template, stored_templates, template_key};
 use crate::console::session::{self, CSRF_HEADER};
 use crate::console::views::{Field, Form as FormView, Panel, html};
-use crate::console::{checked, guard, guard_post, page, raw, see_other, val};
+use crate::console::{checked, field_error, guard, guard_post, page, raw, see_other, val};
 use crate::state::AppState;
 
 fn policy_form(csrf: &str, p: &OtpPolicy) -> FormView {
@@ -88,34 +90,122 @@ fn preview_text(text: &str) -> (Option<String>, String) {
     }
 }
 
-fn template_form(csrf: &str, channel: Channel, text: &str) -> FormView {
+/// The text shown for a channel in a locale: (text, the locale it is stored under —
+/// `None` for the built-in text). A locale without its own text shows what its messages
+/// use now: the language's text, then `en`'s, then the built-in one (as sending does).
+async fn template_text(
+    state: &AppState,
+    channel: Channel,
+    locale: &str,
+) -> (String, Option<String>) {
+    let mut candidates = vec![locale.to_string()];
+    if let Some((lang, _)) = locale.split_once('-') {
+        candidates.push(lang.to_string());
+    }
+    candidates.push(DEFAULT_LOCALE.to_string());
+    candidates.dedup();
+    for l in candidates {
+        if let Ok(Some(Value::String(s))) =
+            state.store.get_setting(&template_key(channel, &l)).await
+        {
+            return (s, Some(l));
+        }
+    }
+    (
+        message_template::default_template(channel)
+            .as_str()
+            .to_string(),
+        None,
+    )
+}
+
+fn template_form(
+    csrf: &str,
+    channel: Channel,
+    locale: &str,
+    text: &str,
+    source: Option<&str>,
+) -> FormView {
     let (_, info) = preview_text(text);
+    let name = match channel {
+        Channel::Sms => "SMS message template",
+        Channel::Whatsapp => "WhatsApp message template",
+    };
+    let placeholders = "Placeholders: {{application-name}}, {{confirmation-code}}, {{otp-expiry-time}}, {{user-name}}, {{organization-name}}, {{current-year}}.";
+    let note = match source {
+        Some(l) if l == locale => placeholders.to_string(),
+        Some(l) => format!(
+            "No {locale} text yet: messages to {locale} users use the {l} text below. Save to give {locale} its own. {placeholders}"
+        ),
+        None => format!(
+            "No {locale} text yet: messages use the built-in text below. Save to give {locale} its own. {placeholders}"
+        ),
+    };
     FormView {
         id: format!("template-{}", channel.as_str()),
-        title: match channel {
-            Channel::Sms => "SMS message template".into(),
-            Channel::Whatsapp => "WhatsApp message template".into(),
+        title: if locale == DEFAULT_LOCALE {
+            name.to_string()
+        } else {
+            format!("{name} ({locale})")
         },
-        note: Some("Placeholders: {{application-name}}, {{confirmation-code}}, {{otp-expiry-time}}, {{user-name}}, {{organization-name}}, {{current-year}}.".into()),
+        note: Some(note),
         action: format!("/console/otp/template/{}", channel.as_str()),
         csrf: csrf.into(),
-        hidden: vec![("locale".into(), "en".into())],
-        fields: vec![Field::new("text", "Template (en)", "textarea")
-            .value(text)
-            .rows(4)
-            .validate("message")
-            .hint(info)],
+        hidden: vec![("locale".into(), locale.into())],
+        fields: vec![
+            Field::new("text", "Template", "textarea")
+                .value(text)
+                .rows(4)
+                .validate("message")
+                .hint(format!("{locale}: {info}")),
+        ],
         submit: "Save template".into(),
         danger: false,
     }
 }
 
-async fn template_text(state: &AppState, channel: Channel) -> String {
-    match state.store.get_setting(&template_key(channel, "en")).await {
-        Ok(Some(Value::String(s))) => s,
-        _ => message_template::default_template(channel)
-            .as_str()
-            .to_string(),
+fn locale_form(csrf: &str) -> FormView {
+    FormView {
+        id: "add-locale".into(),
+        title: String::new(),
+        note: None,
+        action: "/console/otp/locale".into(),
+        csrf: csrf.into(),
+        hidden: vec![],
+        fields: vec![Field::new("locale", "Add or open a language", "text").hint(
+            "A language tag such as si, ta or en-US; users whose locale matches get its texts.",
+        )],
+        submit: "Open".into(),
+        danger: false,
+    }
+}
+
+/// The add-language form after a refused value: the input kept, the error next to it.
+fn locale_form_with(csrf: &str, input: &str, error: String) -> FormView {
+    let mut f = locale_form(csrf);
+    if let Some(field) = f.fields.first_mut() {
+        field.value = input.to_string();
+    }
+    f.with_error("locale", error)
+}
+
+/// What the page shows besides the defaults: a form replaced after an error, and which
+/// locale's templates are open.
+struct View {
+    locale: String,
+    policy: Option<FormView>,
+    templates: HashMap<&'static str, FormView>,
+    locale_form: Option<FormView>,
+}
+
+impl View {
+    fn new(locale: impl Into<String>) -> Self {
+        Self {
+            locale: locale.into(),
+            policy: None,
+            templates: HashMap::new(),
+            locale_form: None,
+        }
     }
 }
 
@@ -124,10 +214,14 @@ async fn render(
     s: &session::ConsoleSession,
     status: StatusCode,
     notice: Option<(&'static str, String)>,
-    policy: Option<FormView>,
-    templates: HashMap<&'static str, FormView>,
+    view: View,
 ) -> Response {
-    let mut templates = templates;
+    let View {
+        locale,
+        policy,
+        mut templates,
+        locale_form: lf,
+    } = view;
     let policy = match policy {
         Some(f) => f,
         None => {
@@ -136,20 +230,64 @@ async fn render(
         }
     };
     let mut sections = vec![html(&policy)];
+    // The languages with their own texts (either channel), `en` always first.
+    let mut locales = vec![DEFAULT_LOCALE.to_string()];
     for ch in [Channel::Sms, Channel::Whatsapp] {
-        let text = template_text(state, ch).await;
+        for (l, _) in stored_templates(state, ch).await.unwrap_or_default() {
+            if !locales.contains(&l) {
+                locales.push(l);
+            }
+        }
+    }
+    if !locales.contains(&locale) {
+        locales.push(locale.clone());
+    }
+    locales[1..].sort();
+    let href = |l: &str| format!("/console/otp?locale={l}");
+    sections.push(html(&Panel {
+        title: "Message templates: language".into(),
+        note: Some(
+            "Each channel has a text per language. A user gets the text of their locale, else of its language (si-LK → si), else en, else the built-in text."
+                .into(),
+        ),
+        links: locales.iter().map(|l| (href(l), l.clone())).collect(),
+        current: href(&locale),
+        ..Default::default()
+    }));
+    sections.push(html(&lf.unwrap_or_else(|| locale_form(&s.csrf))));
+    for ch in [Channel::Sms, Channel::Whatsapp] {
+        let (text, source) = template_text(state, ch, &locale).await;
         let f = match templates.remove(ch.as_str()) {
             Some(f) => f,
-            None => template_form(&s.csrf, ch, &text),
+            None => template_form(&s.csrf, ch, &locale, &text, source.as_deref()),
         };
         sections.push(html(&f));
         let (preview, info) = preview_text(&text);
         sections.push(html(&Panel {
-            title: format!("Preview ({} template, sample values)", ch.as_str()),
+            title: format!(
+                "Preview ({} template, {locale}, sample values)",
+                ch.as_str()
+            ),
             items: vec![("Segments".into(), info)],
             code: preview,
             ..Default::default()
         }));
+        if source.as_deref() == Some(locale.as_str()) && locale != DEFAULT_LOCALE {
+            sections.push(html(&FormView {
+                id: format!("remove-{}", ch.as_str()),
+                title: String::new(),
+                note: Some(format!(
+                    "Remove the {locale} {} text: {locale} users then get the fallback text.",
+                    ch.as_str()
+                )),
+                action: format!("/console/otp/template/{}/delete", ch.as_str()),
+                csrf: s.csrf.clone(),
+                hidden: vec![("locale".into(), locale.clone())],
+                submit: format!("Remove {locale} {} template", ch.as_str()),
+                danger: true,
+                ..Default::default()
+            }));
+        }
     }
     page(
         state,
@@ -162,12 +300,76 @@ async fn render(
     )
 }
 
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// A locale from a form or the query: normalised (`si_lk` → `si-LK`), or the error text.
+fn locale_of(input: &str) -> Result<String, String> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Ok(DEFAULT_LOCALE.into());
+    }
+    match normalise_locale(input) {
+        Ok(l) if input.len() <= 35 => Ok(l),
+        _ => Err(format!(
+            "\"{input}\" is not a language tag: write a language code, optionally with a region (si, ta, en-US)"
+        )),
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let s = match guard(&state, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    render(&state, &s, StatusCode::OK, None, None, HashMap::new()).await
+    let asked = q.get("locale").cloned().unwrap_or_default();
+    match locale_of(&asked) {
+        Ok(locale) => render(&state, &s, StatusCode::OK, None, View::new(locale)).await,
+        Err(e) => {
+            let mut view = View::new(DEFAULT_LOCALE);
+            view.locale_form = Some(locale_form_with(&s.csrf, &asked, e));
+            render(
+                &state,
+                &s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(("error", "Unknown language: fix it below.".into())),
+                view,
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /console/otp/locale`: opens (or starts) a language's templates.
+pub async fn open_locale(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let s = match guard_post(&state, &headers, &form).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let asked = raw(&form, "locale");
+    match locale_of(&asked) {
+        Ok(l) if !asked.trim().is_empty() => see_other(&format!("/console/otp?locale={l}")),
+        other => {
+            let e = other
+                .err()
+                .unwrap_or_else(|| "Write a language tag such as si, ta or en-US".into());
+            let mut view = View::new(DEFAULT_LOCALE);
+            view.locale_form = Some(locale_form_with(&s.csrf, &asked, e));
+            render(
+                &state,
+                &s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(("error", "The language was not opened: fix it below.".into())),
+                view,
+            )
+            .await
+        }
+    }
 }
 
 fn number(form: &HashMap<String, String>, key: &str, label: &str) -> Result<u32, (String, String)> {
@@ -230,8 +432,7 @@ pub async fn save_policy(
                         "error",
                         "The settings could not be saved; the server log has the details.".into(),
                     )),
-                    None,
-                    HashMap::new(),
+                    View::new(DEFAULT_LOCALE),
                 )
                 .await;
             }
@@ -248,8 +449,7 @@ pub async fn save_policy(
                 &s,
                 StatusCode::OK,
                 Some(("info", "Settings saved.".into())),
-                None,
-                HashMap::new(),
+                View::new(DEFAULT_LOCALE),
             )
             .await
         }
@@ -267,7 +467,8 @@ pub async fn save_policy(
             } else {
                 field
             };
-            let f = f.with_error(&field, text);
+            let mut view = View::new(DEFAULT_LOCALE);
+            view.policy = Some(f.with_error(&field, text));
             render(
                 &state,
                 &s,
@@ -276,8 +477,7 @@ pub async fn save_policy(
                     "error",
                     "The settings were not saved: fix the field marked below.".into(),
                 )),
-                Some(f),
-                HashMap::new(),
+                view,
             )
             .await
         }
@@ -298,55 +498,99 @@ pub async fn save_template(
         return see_other("/console/otp");
     };
     let text = raw(&form, "text");
-    match MessageTemplate::parse(&text) {
-        Ok(_) => {
-            let key = template_key(ch, "en");
-            let before = state.store.get_setting(&key).await.ok().flatten();
-            if state
-                .store
-                .put_setting(&key, &Value::String(text.clone()), state.now())
-                .await
-                .is_err()
-            {
-                return render(
-                    &state,
-                    &s,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Some(("error", "The template could not be saved.".into())),
-                    None,
-                    HashMap::new(),
-                )
-                .await;
-            }
-            crate::audit::audit(
-                &state,
-                &s.admin(),
-                "template.updated",
-                Some(key),
-                json!({"before": before, "after": text}),
-            )
-            .await;
-            render(
-                &state,
-                &s,
-                StatusCode::OK,
-                Some(("info", "Template saved.".into())),
-                None,
-                HashMap::new(),
-            )
-            .await
-        }
+    let locale = locale_of(&raw(&form, "locale"));
+    let parsed = match &locale {
+        Ok(_) => MessageTemplate::parse(&text).map_err(|e| e.to_string()),
+        Err(e) => Err(e.clone()),
+    };
+    let locale = locale.unwrap_or_else(|_| DEFAULT_LOCALE.to_string());
+    if let Err(e) = parsed {
+        let (_, source) = template_text(&state, ch, &locale).await;
+        let f = template_form(&s.csrf, ch, &locale, &text, source.as_deref()).with_error("text", e);
+        let mut view = View::new(locale);
+        view.templates.insert(ch.as_str(), f);
+        return render(
+            &state,
+            &s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(("error", "The template was not saved: fix it below.".into())),
+            view,
+        )
+        .await;
+    }
+    let key = template_key(ch, &locale);
+    let before = state.store.get_setting(&key).await.ok().flatten();
+    if state
+        .store
+        .put_setting(&key, &Value::String(text.clone()), state.now())
+        .await
+        .is_err()
+    {
+        return render(
+            &state,
+            &s,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(("error", "The template could not be saved.".into())),
+            View::new(locale),
+        )
+        .await;
+    }
+    crate::audit::audit(
+        &state,
+        &s.admin(),
+        "template.updated",
+        Some(key),
+        json!({"before": before, "after": text}),
+    )
+    .await;
+    render(
+        &state,
+        &s,
+        StatusCode::OK,
+        Some(("info", format!("Template saved ({locale})."))),
+        View::new(locale),
+    )
+    .await
+}
+
+/// `POST /console/otp/template/{channel}/delete`: removes a locale's text.
+pub async fn delete_template(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(channel): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let s = match guard_post(&state, &headers, &form).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (Some(ch), Ok(locale)) = (Channel::parse(&channel), locale_of(&raw(&form, "locale")))
+    else {
+        return see_other("/console/otp");
+    };
+    match remove_template(&state, &s.admin(), ch, &locale).await {
+        Ok(()) => render(
+            &state,
+            &s,
+            StatusCode::OK,
+            Some((
+                "info",
+                format!(
+                    "The {locale} {} template was removed; {locale} users get the fallback text.",
+                    ch.as_str()
+                ),
+            )),
+            View::new(locale),
+        )
+        .await,
         Err(e) => {
-            let f = template_form(&s.csrf, ch, &text).with_error("text", e.to_string());
-            let mut t = HashMap::new();
-            t.insert(ch.as_str(), f);
+            let (_, text) = field_error(&e);
             render(
                 &state,
                 &s,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(("error", "The template was not saved: fix it below.".into())),
-                None,
-                t,
+                e.status,
+                Some(("error", text)),
+                View::new(locale),
             )
             .await
         }

@@ -488,9 +488,22 @@ pub async fn unlock(
         return see_other("/console/users");
     };
     let mut u = before.clone();
-    u.status = UserStatus::Active;
+    // As the API and `idgate user unlock`: a disabled account stays disabled, and the
+    // failure, lock-repeat and password counters start over (the next lock is a first).
+    if u.status == UserStatus::Locked {
+        u.status = UserStatus::Active;
+    }
     u.locked_until = None;
-    match save(&state, &s.admin(), "user.unlocked", &before, u).await {
+    let saved = match save(&state, &s.admin(), "user.unlocked", &before, u).await {
+        Ok(u) => state
+            .store
+            .reset_counters(&idgate_core::limits::user_counter_keys(&state.keys, &u))
+            .await
+            .map(|_| u)
+            .map_err(Into::into),
+        Err(e) => Err(e),
+    };
+    match saved {
         Ok(u) => {
             render_one(
                 &state,

@@ -7,7 +7,7 @@ use askama::Template;
 use crate::pages::Brand;
 
 /// The navigation: (key, label, href).
-pub const NAV: [(&str, &str, &str); 8] = [
+pub const NAV: [(&str, &str, &str); 9] = [
     ("overview", "Overview", "/console"),
     ("sms", "SMS provider", "/console/channels/sms"),
     (
@@ -20,6 +20,7 @@ pub const NAV: [(&str, &str, &str); 8] = [
     ("users", "Users", "/console/users"),
     ("messages", "Messages", "/console/messages"),
     ("audit", "Audit log", "/console/audit"),
+    ("tokens", "Admin tokens", "/console/admin-tokens"),
 ];
 
 #[derive(Template)]

@@ -32,7 +32,7 @@ pub fn server_error(state: &AppState, t: &'static Texts) -> Response {
         StatusCode::INTERNAL_SERVER_ERROR,
         t.error_title,
         "error",
-        "Something went wrong on our side. Please try again in a moment.".into(),
+        t.server_error.into(),
     )
 }
 

@@ -212,7 +212,8 @@ pub async fn code(
     };
     let outcome = match state.otp.check(&pending.verification_id, &input).await {
         Ok(o) => o,
-        Err(OtpError::NotFound) => {
+        // Gone, or approved already and this is not its code: start this step again.
+        Err(OtpError::NotFound) | Err(OtpError::NotPending(_)) => {
             ctx.journey.code = None;
             return flow::advance(ctx).await;
         }

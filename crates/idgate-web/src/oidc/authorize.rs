@@ -10,12 +10,12 @@ use axum::response::Response;
 use idgate_core::application::{Application, LoginFlow, SecondFactor};
 use idgate_core::login::{Journey, PendingRequest, is_satisfied};
 use idgate_core::session::Session;
-use idgate_oidc::authorize::{AuthorizeError, client_id, validate};
+use idgate_oidc::authorize::{AuthorizeError, PageReason, client_id, validate};
 use idgate_oidc::{ErrorCode, OAuthError};
 
 use crate::oidc::errors::{redirect_error, see_other};
 use crate::oidc::issue;
-use crate::pages::{self, i18n};
+use crate::pages::{self, Texts, i18n};
 use crate::session;
 use crate::state::AppState;
 
@@ -54,6 +54,16 @@ pub fn fresh_enough(session: &Session, max_age: Option<i64>, now: i64) -> bool {
     }
 }
 
+/// What the error page says when a request cannot go back to the client.
+fn page_text(t: &'static Texts, reason: PageReason) -> &'static str {
+    match reason {
+        PageReason::MissingClientId => t.link_no_client,
+        PageReason::UnknownClient => t.unknown_application,
+        PageReason::MissingRedirectUri => t.link_no_redirect,
+        PageReason::UnregisteredRedirectUri => t.redirect_unregistered,
+    }
+}
+
 fn accept_language(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::ACCEPT_LANGUAGE)
@@ -70,14 +80,14 @@ async fn authorize(
         accept_language(&headers),
     );
     let brand = &state.oidc.brand;
-    let fail_page = |text: String| {
+    let fail_page = |reason: PageReason| {
         pages::message(
             brand,
             t,
             StatusCode::BAD_REQUEST,
             t.error_title,
             "error",
-            text,
+            page_text(t, reason).into(),
         )
     };
     let server_error = || {
@@ -87,7 +97,7 @@ async fn authorize(
             StatusCode::INTERNAL_SERVER_ERROR,
             t.error_title,
             "error",
-            "Something went wrong on our side. Please try again in a moment.".into(),
+            t.server_error.into(),
         )
     };
     let app = match client_id(&params) {
@@ -102,7 +112,7 @@ async fn authorize(
     };
     let validated = match validate(&params, app.as_ref()) {
         Ok(v) => v,
-        Err(AuthorizeError::Page(text)) => return fail_page(text),
+        Err(AuthorizeError::Page(reason)) => return fail_page(reason),
         Err(AuthorizeError::Redirect {
             redirect_uri,
             state: st,

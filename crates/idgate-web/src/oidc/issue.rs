@@ -35,7 +35,7 @@ pub async fn complete(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 t.error_title,
                 "error",
-                "Something went wrong on our side. Please try again in a moment.".into(),
+                t.server_error.into(),
             )
         }
     }
@@ -49,7 +49,7 @@ async fn issue_code(
     user: &User,
 ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let now = state.now();
-    let lifetimes = state.oidc.lifetimes;
+    let lifetimes = state.oidc.client_tokens(&app.client_id).await?.lifetimes;
     let grant = Grant {
         id: new_id(),
         client_id: app.client_id.clone(),

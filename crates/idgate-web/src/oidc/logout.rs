@@ -39,7 +39,12 @@ async fn logout(
     params: HashMap<String, String>,
     posted: bool,
 ) -> Response {
-    let t = i18n::for_locales(params.get("ui_locales").map(String::as_str), None);
+    let t = i18n::for_locales(
+        params.get("ui_locales").map(String::as_str),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
     let brand = &state.oidc.brand;
     let page_error = |text: &str| {
         pages::message(
@@ -60,20 +65,16 @@ async fn logout(
     let mut target = None;
     if let Some(uri) = get("post_logout_redirect_uri") {
         let Some(cid) = &client_id else {
-            return page_error(
-                "The application did not say who it is (client_id or id_token_hint), so it cannot be sent back.",
-            );
+            return page_error(t.logout_no_client);
         };
         match state.store.get_application(cid).await {
             Ok(Some(app)) if app.post_logout_redirect_uris.contains(&uri) => target = Some(uri),
             Ok(_) => {
-                return page_error(
-                    "The application asked to return to an address that is not registered for it.",
-                );
+                return page_error(t.logout_redirect_unregistered);
             }
             Err(e) => {
                 tracing::error!(error = %e, "logout: loading the application failed");
-                return page_error("Something went wrong on our side.");
+                return page_error(t.server_error);
             }
         }
     }

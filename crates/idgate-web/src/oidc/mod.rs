@@ -47,8 +47,11 @@ pub fn router() -> Router<AppState> {
 
 async fn configuration(State(state): State<AppState>) -> Response {
     (
-        [(header::CACHE_CONTROL, "public, max-age=300")],
-        axum::Json(discovery::document(&state.settings.issuer)),
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        state.discovery_json(),
     )
         .into_response()
 }

@@ -9,8 +9,9 @@ use idgate_core::clock::SharedClock;
 use idgate_core::crypto::Keys;
 use idgate_core::password::{Argon2Params, PasswordError, dummy_hash, verify_password};
 use idgate_core::store::Store;
+use idgate_core::store::StoreError;
 use idgate_oidc::keystore::{self, KeyStoreError};
-use idgate_oidc::{KeyRing, Lifetimes};
+use idgate_oidc::{KeyRing, Lifetimes, SigningAlg};
 use tokio::sync::{RwLock, Semaphore};
 
 use crate::pages::Brand;
@@ -36,6 +37,14 @@ impl Default for OidcSettings {
             brand: Brand::default(),
         }
     }
+}
+
+/// How tokens for one application are made: its lifetimes (the server's, with the
+/// application's overrides) and its ID-token algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientTokens {
+    pub lifetimes: Lifetimes,
+    pub id_token_alg: SigningAlg,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +105,20 @@ impl OidcState {
             store,
             keys,
             clock,
+        })
+    }
+
+    /// Lifetimes and ID-token algorithm for `client_id`, read from the store (one query),
+    /// so a change made on any node applies to the next token.
+    pub async fn client_tokens(&self, client_id: &str) -> Result<ClientTokens, StoreError> {
+        let s = self.store.get_client_oidc_settings(client_id).await?;
+        Ok(ClientTokens {
+            lifetimes: self.lifetimes.with_overrides(&s.token_lifetimes),
+            id_token_alg: s
+                .signing_alg
+                .as_deref()
+                .and_then(SigningAlg::parse)
+                .unwrap_or(SigningAlg::Es256),
         })
     }
 

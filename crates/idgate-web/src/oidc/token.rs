@@ -18,6 +18,7 @@ use idgate_oidc::token::{ClientAuth, GrantRequest, TokenResponse, client_auth, p
 use idgate_oidc::{ErrorCode, OAuthError, SigningAlg, pkce, scope};
 
 use crate::oidc::errors::{json, no_store};
+use crate::oidc::state::ClientTokens;
 use crate::state::AppState;
 
 type OResult<T> = Result<T, OAuthError>;
@@ -231,17 +232,13 @@ fn new_refresh(state: &AppState) -> OResult<(String, String)> {
     Ok((t, h))
 }
 
-/// The ID-token algorithm for `app` (ES256 unless it asked for RS256).
-async fn id_token_alg(state: &AppState, app: &Application) -> OResult<SigningAlg> {
-    let alg = state
-        .store
-        .get_client_signing_alg(&app.client_id)
+/// Lifetimes and ID-token algorithm for `app` (its overrides on the server's).
+async fn client_tokens(state: &AppState, app: &Application) -> OResult<ClientTokens> {
+    state
+        .oidc
+        .client_tokens(&app.client_id)
         .await
-        .map_err(|e| internal("token: loading the client's signing algorithm failed", e))?;
-    Ok(alg
-        .as_deref()
-        .and_then(SigningAlg::parse)
-        .unwrap_or(SigningAlg::Es256))
+        .map_err(|e| internal("token: loading the client's token settings failed", e))
 }
 
 /// Access token + ID token (+ a first refresh token when `with_refresh`).
@@ -253,7 +250,8 @@ async fn respond(
 ) -> OResult<TokenResponse> {
     let now = state.now();
     let issuer = &state.settings.issuer;
-    let lifetimes = state.oidc.lifetimes;
+    let client = client_tokens(state, app).await?;
+    let lifetimes = client.lifetimes;
     let user_id = grant
         .user_id
         .clone()
@@ -296,9 +294,8 @@ async fn respond(
         amr: amr(&grant.factors),
         user: user_claims(&user, &grant.scope),
     };
-    let alg = id_token_alg(state, app).await?;
     let id_token = ring
-        .sign(alg, ID_TOKEN_TYP, &id)
+        .sign(client.id_token_alg, ID_TOKEN_TYP, &id)
         .map_err(|e| internal("token: signing the ID token failed", e))?;
     let refresh_token = if with_refresh {
         let (t, h) = new_refresh(state)?;
@@ -340,6 +337,7 @@ async fn client_credentials(
         ));
     }
     let now = state.now();
+    let lifetimes = client_tokens(state, app).await?.lifetimes;
     let granted = scope::normalise(requested.unwrap_or_default())
         .split_ascii_whitespace()
         .filter(|s| *s != "openid" && *s != "offline_access")
@@ -355,7 +353,7 @@ async fn client_credentials(
         sub: app.client_id.clone(),
         aud: app.client_id.clone(),
         client_id: app.client_id.clone(),
-        exp: now + state.oidc.lifetimes.access_token,
+        exp: now + lifetimes.access_token,
         iat: now,
         jti: new_id(),
         scope: granted.clone(),
@@ -367,7 +365,7 @@ async fn client_credentials(
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: state.oidc.lifetimes.access_token,
+        expires_in: lifetimes.access_token,
         id_token: None,
         refresh_token: None,
         scope: granted,

@@ -52,6 +52,31 @@ pub struct Texts {
     pub expired_title: &'static str,
     pub expired: &'static str,
     pub error_title: &'static str,
+    pub server_error: &'static str,
+    /// `/authorize` without `client_id`.
+    pub link_no_client: &'static str,
+    pub unknown_application: &'static str,
+    /// `/authorize` without `redirect_uri`.
+    pub link_no_redirect: &'static str,
+    pub redirect_unregistered: &'static str,
+    /// Logout with a `post_logout_redirect_uri` but no client.
+    pub logout_no_client: &'static str,
+    pub logout_redirect_unregistered: &'static str,
+    // A limit refused (rate limit, pumping guard, budget breaker); `{wait}` is one of
+    // the `wait_*` texts.
+    pub too_many_title: &'static str,
+    /// `{wait}`.
+    pub rate_limited: &'static str,
+    pub send_paused_title: &'static str,
+    /// `{wait}`.
+    pub send_paused: &'static str,
+    pub destination_title: &'static str,
+    pub destination_refused: &'static str,
+    pub wait_second: &'static str,
+    /// `{n}`.
+    pub wait_seconds: &'static str,
+    /// `{n}` (two or more: shorter waits are in seconds).
+    pub wait_minutes: &'static str,
     pub invalid_number: &'static str,
     pub form_expired: &'static str,
     pub return_to_app: &'static str,
@@ -106,6 +131,22 @@ pub static EN: Texts = Texts {
     expired_title: "Your sign-in has expired",
     expired: "This sign-in page is no longer valid. Go back to the application and sign in again.",
     error_title: "Sign-in could not continue",
+    server_error: "Something went wrong on our side. Please try again in a moment.",
+    link_no_client: "The sign-in link is incomplete: it does not say which application is asking (client_id).",
+    unknown_application: "The application that sent you here is not known to this sign-in service.",
+    link_no_redirect: "The sign-in link is incomplete: it does not say where to return (redirect_uri).",
+    redirect_unregistered: "The application asked to return to an address that is not registered for it, so the sign-in was stopped.",
+    logout_no_client: "The application did not say who it is (client_id or id_token_hint), so it cannot be sent back.",
+    logout_redirect_unregistered: "The application asked to return to an address that is not registered for it.",
+    too_many_title: "Too many attempts",
+    rate_limited: "There were too many attempts. Please wait {wait} and try again.",
+    send_paused_title: "We cannot send a code right now",
+    send_paused: "We cannot send a code to this number right now. Please wait {wait} and try again, or contact your administrator.",
+    destination_title: "We cannot send a code to this number",
+    destination_refused: "We cannot send codes to this number. Use a mobile number, or contact your administrator.",
+    wait_second: "a second",
+    wait_seconds: "{n} seconds",
+    wait_minutes: "{n} minutes",
     invalid_number: "That does not look like a mobile number. Include the country code, for example +1 415 555 0100.",
     form_expired: "The page had expired, so nothing was sent. Please try again.",
     return_to_app: "Return to the application",

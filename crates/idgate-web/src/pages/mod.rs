@@ -203,3 +203,40 @@ pub fn message(
         },
     )
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn code_page(numeric: bool) -> String {
+        CodePage {
+            brand: &Brand::default(),
+            t: &i18n::EN,
+            title: "Enter code",
+            csrf: "csrf",
+            lead: "We sent a code.".into(),
+            info: None,
+            error: None,
+            numeric,
+            code_len: 6,
+            resend_wait: 0,
+            resend_wait_text: String::new(),
+            switch: None,
+        }
+        .render()
+        .unwrap()
+    }
+
+    /// The code field takes the forms the server accepts (`123-456`, `123 456`), used
+    /// for sign-in and enrolment codes alike.
+    #[test]
+    fn the_code_field_has_room_for_separators() {
+        let html = code_page(true);
+        assert!(html.contains(r#"maxlength="12""#), "{html}");
+        assert!(html.contains(r#"pattern="[0-9 \-]*""#), "{html}");
+        let html = code_page(false);
+        assert!(html.contains(r#"maxlength="12""#), "{html}");
+        assert!(!html.contains("pattern="), "{html}");
+    }
+}

@@ -27,16 +27,26 @@ pub enum KeysCommand {
     /// tokens have expired.
     Rotate {
         /// How long the old public keys stay in the JWKS, in seconds. Default: the
-        /// longest token lifetime plus a margin (3600 + 600).
+        /// longest token lifetime plus a margin (3600 + 600, or longer when an
+        /// application's tokens live longer).
         #[arg(long, value_name = "SECONDS")]
         keep_secs: Option<i64>,
     },
 }
 
-/// How long retired keys stay published by default.
+/// How long retired keys stay published by default (no application overrides).
 pub fn default_keep_secs() -> i64 {
-    let l = Lifetimes::default();
-    l.id_token.max(l.access_token) + RETIRE_MARGIN_SECS
+    Lifetimes::default().longest_signed() + RETIRE_MARGIN_SECS
+}
+
+/// The longest a signed token lives: the server's ID and access tokens, or any
+/// application's longer override.
+fn longest_signed(overrides: &idgate_core::application::TokenLifetimes) -> i64 {
+    let server = Lifetimes::default().longest_signed();
+    [overrides.id_token, overrides.access_token]
+        .into_iter()
+        .flatten()
+        .fold(server, i64::max)
 }
 
 pub async fn run(command: KeysCommand, rt: &Runtime) -> anyhow::Result<()> {
@@ -60,11 +70,11 @@ pub async fn run(command: KeysCommand, rt: &Runtime) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Rotate { keep_secs } => {
-            let keep = keep_secs.unwrap_or_else(default_keep_secs);
-            let min = Lifetimes::default().id_token;
+            let min = longest_signed(&rt.store.max_client_token_lifetimes().await?);
+            let keep = keep_secs.unwrap_or(min + RETIRE_MARGIN_SECS);
             if keep < min {
                 bail!(
-                    "--keep-secs {keep} is shorter than an ID token lives ({min} s): relying parties could not verify tokens signed just before the rotation"
+                    "--keep-secs {keep} is shorter than the longest token lifetime ({min} s, counting applications' overrides): relying parties could not verify tokens signed just before the rotation"
                 );
             }
             let now = now();

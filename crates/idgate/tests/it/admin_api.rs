@@ -882,3 +882,387 @@ async fn otp_settings_templates_and_providers_refuse_bad_input() {
         .problem(422, "to");
     s.stop().await;
 }
+
+/// Per-application token lifetimes: validated field by field (problem+json naming
+/// `token_lifetimes.<field>`), read back, changed and cleared with PATCH, and used by the
+/// token endpoint: access and ID tokens carry the overridden `exp`, codes and refresh
+/// tokens die on the overridden schedule, and an application without overrides keeps the
+/// server's lifetimes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_token_lifetimes_are_validated_stored_and_used() {
+    use crate::oidc::{Browser, REDIRECT, authorize_url, query_param, server, user};
+    use crate::oidc_flows::{PASSWORD, code_for, exchange, jwt_claims, token};
+
+    let s = server().await;
+    let api = Api::new(&s).await;
+    let base = |lifetimes: Value| json!({"name": "Short", "redirect_uris": [REDIRECT], "token_lifetimes": lifetimes});
+
+    // Bad input: each answer names the field; nothing is created.
+    for (lifetimes, field) in [
+        (json!({"access_token": 59}), "token_lifetimes.access_token"),
+        (
+            json!({"access_token": 86_401}),
+            "token_lifetimes.access_token",
+        ),
+        (json!({"id_token": 0}), "token_lifetimes.id_token"),
+        (json!({"id_token": "1h"}), "token_lifetimes.id_token"),
+        (json!({"id_token": 1.5}), "token_lifetimes.id_token"),
+        (
+            json!({"refresh_token": 299}),
+            "token_lifetimes.refresh_token",
+        ),
+        (
+            json!({"refresh_token": 400_000_000u64}),
+            "token_lifetimes.refresh_token",
+        ),
+        (
+            json!({"authorization_code": 601}),
+            "token_lifetimes.authorization_code",
+        ),
+        (
+            json!({"authorization_code": -5}),
+            "token_lifetimes.authorization_code",
+        ),
+        (
+            json!({"access_tokens": 60}),
+            "token_lifetimes.access_tokens",
+        ),
+        (json!(600), "token_lifetimes"),
+        // A sign-in cannot end before its access tokens do.
+        (
+            json!({"access_token": 3600, "refresh_token": 1800}),
+            "token_lifetimes.refresh_token",
+        ),
+    ] {
+        let a = api.post("/api/v1/applications", base(lifetimes)).await;
+        a.problem(422, field);
+        assert!(
+            a.body["detail"].as_str().unwrap().contains(
+                field
+                    .trim_start_matches("token_lifetimes.")
+                    .trim_end_matches('s')
+            ),
+            "{}",
+            a.text
+        );
+    }
+    let a = api
+        .post("/api/v1/applications", base(json!({"access_token": 59})))
+        .await;
+    assert!(
+        a.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("between 60 and 86400"),
+        "{}",
+        a.text
+    );
+    let listed = api.get("/api/v1/applications").await;
+    assert!(
+        !listed.text.contains("\"Short\""),
+        "nothing was created: {}",
+        listed.text
+    );
+
+    // Created with overrides; the answer shows them and what applies.
+    let a = api
+        .post(
+            "/api/v1/applications",
+            base(json!({"access_token": 120, "id_token": 300, "refresh_token": 3600, "authorization_code": 30})),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(
+        a.body["token_lifetimes"],
+        json!({"access_token": 120, "id_token": 300, "refresh_token": 3600, "authorization_code": 30})
+    );
+    assert_eq!(
+        a.body["effective_token_lifetimes"],
+        json!({"access_token": 120, "id_token": 300, "refresh_token": 3600, "authorization_code": 30})
+    );
+    let client = (
+        a.body["client_id"].as_str().unwrap().to_string(),
+        Some(a.body["client_secret"].as_str().unwrap().to_string()),
+    );
+    let path = format!("/api/v1/applications/{}", client.0);
+    assert_eq!(
+        api.get(&path).await.body["token_lifetimes"]["id_token"],
+        300
+    );
+
+    // An application without overrides gets the server's lifetimes.
+    let a = api
+        .post(
+            "/api/v1/applications",
+            json!({"name": "Plain", "redirect_uris": [REDIRECT]}),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(
+        a.body["token_lifetimes"],
+        json!({"access_token": null, "id_token": null, "refresh_token": null, "authorization_code": null})
+    );
+    assert_eq!(
+        a.body["effective_token_lifetimes"],
+        json!({"access_token": 600, "id_token": 3600, "refresh_token": 2_592_000, "authorization_code": 60})
+    );
+    let plain = (
+        a.body["client_id"].as_str().unwrap().to_string(),
+        Some(a.body["client_secret"].as_str().unwrap().to_string()),
+    );
+
+    // The token endpoint uses the overrides.
+    let mobile = "+14155550177";
+    user(&s, "lena", PASSWORD, Some(mobile)).await;
+    let mut b = Browser::new();
+    let code = code_for(&s, &mut b, &client.0, &[], "lena", mobile).await;
+    let t = exchange(&s, &client, &code).await;
+    assert_eq!(t.status, 200, "{}", t.body);
+    assert_eq!(t.body["expires_in"], 120);
+    let at = jwt_claims(t.body["access_token"].as_str().unwrap());
+    let id = jwt_claims(t.body["id_token"].as_str().unwrap());
+    let now = s.state().now();
+    assert_eq!(
+        at["exp"].as_i64().unwrap() - at["iat"].as_i64().unwrap(),
+        120
+    );
+    assert_eq!(at["exp"].as_i64().unwrap(), now + 120);
+    assert_eq!(
+        id["exp"].as_i64().unwrap() - id["iat"].as_i64().unwrap(),
+        300
+    );
+    let refresh = t.body["refresh_token"].as_str().unwrap().to_string();
+    // A refresh issues tokens with the same lifetimes.
+    let r = token(
+        &s,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", &client.0),
+            ("client_secret", client.1.as_deref().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["expires_in"], 120);
+    let id = jwt_claims(r.body["id_token"].as_str().unwrap());
+    assert_eq!(
+        id["exp"].as_i64().unwrap() - id["iat"].as_i64().unwrap(),
+        300
+    );
+    let refresh = r.body["refresh_token"].as_str().unwrap().to_string();
+    // client_credentials too.
+    let cc = token(
+        &s,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client.0),
+            ("client_secret", client.1.as_deref().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(cc.status, 200, "{}", cc.body);
+    assert_eq!(cc.body["expires_in"], 120);
+    let cc = jwt_claims(cc.body["access_token"].as_str().unwrap());
+    assert_eq!(
+        cc["exp"].as_i64().unwrap() - cc["iat"].as_i64().unwrap(),
+        120
+    );
+
+    // The code lives 30 s here (the server's 60 s would still accept it after 31 s).
+    let p = b.get(&authorize_url(&s, &client.0, &[])).await;
+    let code = query_param(&p.location.unwrap(), "code").expect("SSO answers at once");
+    s.clock.advance(31);
+    let t = exchange(&s, &client, &code).await;
+    assert_eq!(t.status, 400, "{}", t.body);
+    assert_eq!(t.body["error"], "invalid_grant");
+
+    // The server's lifetimes for the application without overrides, on the same session.
+    let p = b.get(&authorize_url(&s, &plain.0, &[])).await;
+    let code = query_param(&p.location.unwrap(), "code").expect("SSO answers at once");
+    s.clock.advance(31);
+    let t = exchange(&s, &plain, &code).await;
+    assert_eq!(t.status, 200, "{}", t.body);
+    assert_eq!(t.body["expires_in"], 600);
+    let id = jwt_claims(t.body["id_token"].as_str().unwrap());
+    assert_eq!(
+        id["exp"].as_i64().unwrap() - id["iat"].as_i64().unwrap(),
+        3600
+    );
+    let plain_refresh = t.body["refresh_token"].as_str().unwrap().to_string();
+
+    // The sign-in's refresh tokens die an hour after it (the server's would last 30 days).
+    s.clock.advance(3600);
+    let r = token(
+        &s,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", &client.0),
+            ("client_secret", client.1.as_deref().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"], "invalid_grant");
+    let r = token(
+        &s,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &plain_refresh),
+            ("client_id", &plain.0),
+            ("client_secret", plain.1.as_deref().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "the server's 30 days still run: {}", r.body);
+
+    // PATCH: a field left out is kept, null returns one lifetime to the server's, a null
+    // object returns them all; bad values are refused and change nothing.
+    api.patch(&path, json!({"token_lifetimes": {"id_token": 86_401}}))
+        .await
+        .problem(422, "token_lifetimes.id_token");
+    api.patch(&path, json!({"token_lifetimes": {"access_token": 7200}}))
+        .await
+        .problem(422, "token_lifetimes.refresh_token");
+    let a = api
+        .patch(
+            &path,
+            json!({"token_lifetimes": {"access_token": null, "id_token": 900}}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        a.body["token_lifetimes"],
+        json!({"access_token": null, "id_token": 900, "refresh_token": 3600, "authorization_code": 30})
+    );
+    assert_eq!(a.body["effective_token_lifetimes"]["access_token"], 600);
+    let a = api.patch(&path, json!({"name": "Short 2"})).await;
+    assert_eq!(a.body["token_lifetimes"]["id_token"], 900, "kept");
+    let a = api.patch(&path, json!({"token_lifetimes": null})).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        a.body["effective_token_lifetimes"],
+        json!({"access_token": 600, "id_token": 3600, "refresh_token": 2_592_000, "authorization_code": 60})
+    );
+    // Every change is audited with before and after.
+    let ev = api
+        .get(&format!(
+            "/api/v1/audit-events?action=application.updated&target={}",
+            client.0
+        ))
+        .await;
+    let last = &ev.body["events"][0]["details"];
+    assert_eq!(
+        last["before"]["token_lifetimes"]["id_token"], 900,
+        "{}",
+        ev.text
+    );
+    assert_eq!(last["after"]["token_lifetimes"]["id_token"], Value::Null);
+    s.stop().await;
+}
+
+/// Message templates per locale over the API: locales are normalised (`si_lk` →
+/// `si-LK`), listed, read, removed; sending to a user of that locale uses its text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_per_locale_are_listed_used_and_removed() {
+    let s = TestServer::start().await;
+    let api = Api::new(&s).await;
+    let a = api
+        .put(
+            "/api/v1/channels/sms/template",
+            json!({"text": "Koodi {{confirmation-code}} ({{application-name}})", "locale": "si_lk"}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.body["locale"], "si-LK");
+    let a = api
+        .put(
+            "/api/v1/channels/sms/template",
+            json!({"text": "Your code: {{confirmation-code}}"}),
+        )
+        .await;
+    assert_eq!(a.body["locale"], "en");
+    api.put(
+        "/api/v1/channels/sms/template",
+        json!({"text": "x {{confirmation-code}}", "locale": "not a locale"}),
+    )
+    .await
+    .problem(422, "locale");
+    api.get("/api/v1/channels/sms/template?locale=x")
+        .await
+        .problem(422, "locale");
+    api.get("/api/v1/channels/sms/template?lang=si")
+        .await
+        .problem(422, "lang");
+    api.get("/api/v1/channels/fax/templates")
+        .await
+        .problem(422, "channel");
+
+    let list = api.get("/api/v1/channels/sms/templates").await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    let locales: Vec<&str> = list.body["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["locale"].as_str().unwrap())
+        .collect();
+    assert_eq!(locales, ["en", "si-LK"]);
+    assert_eq!(list.body["templates"][1]["segments"]["segments"], 1);
+    let wa = api.get("/api/v1/channels/whatsapp/templates").await;
+    assert_eq!(wa.body["templates"], json!([]));
+    let a = api.get("/api/v1/channels/sms/template?locale=si-lk").await;
+    assert_eq!(a.body["is_default"], false);
+    assert!(a.body["text"].as_str().unwrap().starts_with("Koodi"));
+
+    // A user whose locale is si_LK (any casing or separator) gets the si-LK text.
+    let (cid, secret) = s.app("Shop").await;
+    let send = |to: &'static str, locale: &'static str| {
+        let s = &s;
+        let (cid, secret) = (cid.clone(), secret.clone());
+        async move {
+            let r = s
+                .http
+                .post(s.url("/api/v1/verifications"))
+                .basic_auth(cid, Some(secret))
+                .json(&json!({"to": to, "channel": "sms", "locale": locale}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+            s.last_text_to(to).await.unwrap()
+        }
+    };
+    assert!(send("+14155550181", "si_LK").await.starts_with("Koodi "));
+    assert!(send("+14155550182", "si-LK").await.starts_with("Koodi "));
+    assert!(send("+14155550183", "ta").await.starts_with("Your code: "));
+
+    // Removed: that locale falls back to en.
+    let a = api
+        .call(
+            Method::DELETE,
+            "/api/v1/channels/sms/template?locale=si-LK",
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 204, "{}", a.text);
+    let a = api
+        .call(
+            Method::DELETE,
+            "/api/v1/channels/sms/template?locale=si-LK",
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 404, "{}", a.text);
+    assert_eq!(a.content_type, "application/problem+json");
+    assert!(
+        send("+14155550184", "si-LK")
+            .await
+            .starts_with("Your code: ")
+    );
+    let ev = api
+        .get("/api/v1/audit-events?action=template.deleted")
+        .await;
+    assert_eq!(ev.body["events"][0]["target"], "template.sms.si-LK");
+    s.stop().await;
+}

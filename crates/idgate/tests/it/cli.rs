@@ -241,6 +241,58 @@ async fn dev_master_key_is_generated_once_and_never_replaced() {
     assert!(text(&o).contains("master secret differs"), "{}", text(&o));
 }
 
+/// docs/cli.md: exit 0 success, 1 a command failed, 2 a configuration error — the
+/// master secret's problems included, though they surface only once the command runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_errors_exit_2_and_failed_commands_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    let d = dir.path();
+    let run = |args: &[&str], master: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_idgate"));
+        cmd.args(args)
+            .current_dir(d)
+            .env_remove("IDGATE_CONFIG")
+            .env("IDGATE_DATA_DIR", d.join("data"))
+            .env("IDGATE_SECRETS__MASTER_SECRET", master)
+            .env("IDGATE_LOG__LEVEL", "warn");
+        if let Some(url) = &db.url {
+            cmd.env("IDGATE_DATABASE__URL", url);
+        }
+        cmd.output().unwrap()
+    };
+    let o = run(&["migrate"], MASTER);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // A master secret too short to derive keys from.
+    let o = run(&["migrate"], "short");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("secrets.master_secret"), "{}", text(&o));
+    assert!(text(&o).contains("too short"), "{}", text(&o));
+    // A master secret other than the database's.
+    let o = run(
+        &["user", "list"],
+        "another-secret-that-is-long-enough-0123456789",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("master secret differs"), "{}", text(&o));
+    // A key in the config that does not exist.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_idgate"));
+    let o = cmd
+        .args(["migrate"])
+        .current_dir(d)
+        .env_remove("IDGATE_CONFIG")
+        .env("IDGATE_DATABASE__MAX_CONECTIONS", "3")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    // A command that fails for another reason exits 1.
+    let o = run(&["user", "show", "nobody"], MASTER);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    drop_pg(&db).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_an_in_flight_request_finish() {
     let dir = tempfile::tempdir().unwrap();

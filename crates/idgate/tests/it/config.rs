@@ -202,3 +202,61 @@ fn collect_keys(v: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
         }
     }
 }
+
+/// A fake PostgreSQL server for one connection: reads the SSLRequest, answers `answer`
+/// (`N`: no TLS here; `S`: go ahead) and hangs up. Returns its address and the request.
+async fn fake_pg(answer: u8) -> (std::net::SocketAddr, tokio::task::JoinHandle<[u8; 8]>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 8];
+        sock.read_exact(&mut request).await.unwrap();
+        sock.write_all(&[answer]).await.unwrap();
+        request
+    });
+    (addr, server)
+}
+
+/// `database.url` with `sslmode=require` asks the server for TLS (this build has rustls
+/// for PostgreSQL). A server that answers the SSLRequest with `N` gets the refusal back,
+/// not "SQLx was built without TLS support".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_urls_with_sslmode_require_use_tls() {
+    let (addr, server) = fake_pg(b'N').await;
+    let url = format!("postgres://idgate@{addr}/idgate?sslmode=require");
+    let err = match idgate_store::open_store(&url, 1).await {
+        Ok(_) => panic!("a server without TLS was accepted under sslmode=require"),
+        Err(e) => e.to_string(),
+    };
+    assert!(!err.contains("without TLS support"), "{err}");
+    assert!(err.contains("server does not support TLS"), "{err}");
+    // PostgreSQL's SSLRequest: length 8, code 80877103.
+    assert_eq!(server.await.unwrap(), [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+
+    // verify-ca builds a certificate verifier from the built-in roots before the
+    // handshake (with two rustls crypto providers compiled in, that step cannot pick one
+    // and panics); the handshake then fails on the hang-up.
+    let (addr, server) = fake_pg(b'S').await;
+    let url = format!("postgres://idgate@{addr}/idgate?sslmode=verify-ca");
+    let err = match idgate_store::open_store(&url, 1).await {
+        Ok(_) => panic!("a TLS handshake with a server that hung up succeeded"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("cannot connect to PostgreSQL"), "{err}");
+    assert!(!err.contains("without TLS support"), "{err}");
+    server.await.unwrap();
+
+    // The real PostgreSQL under test: TLS works, or the server says it has none.
+    if let Ok(base) = std::env::var(crate::harness::PG_ENV) {
+        let sep = if base.contains('?') { '&' } else { '?' };
+        match idgate_store::open_store(&format!("{base}{sep}sslmode=require"), 1).await {
+            Ok(store) => store.ping().await.unwrap(),
+            Err(e) => {
+                let e = e.to_string();
+                assert!(e.contains("server does not support TLS"), "{e}");
+            }
+        }
+    }
+}

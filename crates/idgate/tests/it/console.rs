@@ -6,8 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use reqwest::Method;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::admin_api::Api;
 use crate::fake_d7::{self, FakeGateway};
@@ -636,4 +637,359 @@ async fn console_refuses_a_non_admin() {
     assert_eq!(a.status, 200);
     assert_eq!(b.get("/console").await.status, 303);
     s.stop().await;
+}
+
+/// The admin-token page (list with last use, create shown once, revoke), an application's
+/// OTP-policy override, signing algorithm and token lifetimes, and message templates in
+/// other languages — every form CSRF-protected, refusing bad input next to the field
+/// with the input kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_admin_tokens_application_settings_and_locale_templates() {
+    let s = crate::oidc::server().await;
+    let api = Api::new(&s).await;
+    let admin_mobile = "+14155550103";
+    let a = api
+        .post("/api/v1/users", json!({"username": "root", "password": "correct horse battery", "mobile": admin_mobile, "mobile_verified": true, "is_admin": true}))
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let mut b = Browser::new(&s);
+    let overview = console_sign_in(&s, &mut b, "root", "correct horse battery", admin_mobile).await;
+    assert_eq!(overview.status, 200, "{}", overview.body);
+    let csrf = overview.csrf();
+    assert!(overview.body.contains("href=\"/console/admin-tokens\""));
+
+    // ---- Admin tokens ----
+    // The harness's token has been used (the calls above): the page shows when.
+    let listed = api.get("/api/v1/admin-tokens").await;
+    let used = listed.body["tokens"][0]["last_used_at"]
+        .as_str()
+        .expect("last use recorded")
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .to_string();
+    let p = b.get("/console/admin-tokens").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    for t in [
+        "Admin tokens",
+        "Last used (UTC)",
+        "Create an admin token",
+        "Expires after (days)",
+        listed.body["tokens"][0]["name"].as_str().unwrap(),
+        &used,
+    ] {
+        assert!(p.body.contains(t), "the token page shows {t:?}: {}", p.body);
+    }
+    assert!(p.csp.is_some() && !p.body.contains("<script>"));
+    // Refused next to the field, the input kept.
+    let p = b
+        .post(
+            "/console/admin-tokens",
+            &[("csrf", &csrf), ("name", ""), ("expires_in_days", "30")],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("name must be 1–64 characters") && p.body.contains("value=\"30\""));
+    let p = b
+        .post(
+            "/console/admin-tokens",
+            &[("csrf", &csrf), ("name", "ci"), ("expires_in_days", "abc")],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("whole number of days") && p.body.contains("value=\"abc\""));
+    assert!(p.body.contains("value=\"ci\""));
+    let p = b
+        .post(
+            "/console/admin-tokens",
+            &[("csrf", &csrf), ("name", "ci"), ("expires_in_days", "0")],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("between 1 and 3650"));
+    // Without the CSRF token: refused, nothing created.
+    let p = b.post("/console/admin-tokens", &[("name", "sneaky")]).await;
+    assert_eq!(p.status, 403);
+    // Created: the value is shown once and works.
+    let p = b
+        .post(
+            "/console/admin-tokens",
+            &[("csrf", &csrf), ("name", "ci"), ("expires_in_days", "30")],
+        )
+        .await;
+    assert_eq!(p.status, 201, "{}", p.body);
+    assert!(p.body.contains("Token (shown only now)"));
+    let at = p.body.find("idg_admin_").expect("the token is shown");
+    let token: String = p.body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let r = api
+        .raw(Method::GET, "/api/v1/users", None, Some(&token))
+        .await;
+    assert_eq!(r.status, 200, "the new token works: {}", r.text);
+    let p = b.get("/console/admin-tokens").await;
+    assert!(!p.body.contains(&token), "never shown again");
+    assert!(p.body.contains(">ci<") && !p.body.contains("sneaky"));
+    let all = api.get("/api/v1/admin-tokens").await;
+    let ci = all.body["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ci")
+        .unwrap()
+        .clone();
+    assert!(ci["expires_at"].is_string() && ci["last_used_at"].is_string());
+    let id = ci["id"].as_str().unwrap();
+    // Revoke: CSRF first, then for real; the token stops working at once.
+    let revoke = format!("/console/admin-tokens/{id}/revoke");
+    assert_eq!(b.post(&revoke, &[]).await.status, 403);
+    let p = b.post(&revoke, &[("csrf", &csrf)]).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("Token revoked") && p.body.contains("revoked"));
+    let r = api
+        .raw(Method::GET, "/api/v1/users", None, Some(&token))
+        .await;
+    assert_eq!(r.status, 401);
+    let p = b.post(&revoke, &[("csrf", &csrf)]).await;
+    assert_eq!(p.status, 404, "already revoked: {}", p.body);
+    let ev = api
+        .get("/api/v1/audit-events?actor=user:root&action=admin_token.")
+        .await;
+    assert_eq!(
+        ev.body["events"].as_array().unwrap().len(),
+        2,
+        "{}",
+        ev.text
+    );
+
+    // ---- An application's OTP policy, signing algorithm and token lifetimes ----
+    let a = api
+        .post(
+            "/api/v1/applications",
+            json!({"name": "Shop", "redirect_uris": ["https://shop.example.com/cb"]}),
+        )
+        .await;
+    let cid = a.body["client_id"].as_str().unwrap().to_string();
+    let page_path = format!("/console/applications/{cid}");
+    let p = b.get(&page_path).await;
+    assert_eq!(p.status, 200);
+    for t in [
+        "OTP policy",
+        "Use its own OTP policy",
+        "ID token signing algorithm",
+        "Server default (ES256)",
+        "RS256",
+        "Access token lifetime (seconds)",
+        "Refresh token lifetime",
+        "Authorization code lifetime (seconds)",
+        "empty = the server&#39;s (600 = 10 minutes)",
+    ] {
+        let t2 = t.replace("&#39;", "&#x27;");
+        assert!(
+            p.body.contains(t) || p.body.contains(&t2) || p.body.contains(&t.replace("&#39;", "'")),
+            "the application page shows {t:?}"
+        );
+    }
+    let tokens = format!("/console/applications/{cid}/tokens");
+    let form = |alg: &str, at: &str, id: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("signing_alg", alg.to_string()),
+            ("access_token_ttl", at.to_string()),
+            ("id_token_ttl", id.to_string()),
+            ("refresh_token_ttl", String::new()),
+            ("auth_code_ttl", String::new()),
+        ]
+    };
+    let p = post_owned(&mut b, &tokens, form("HS256", "120", "300")).await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(
+        p.body.contains("is not supported; use one of ES256, RS256"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains("value=\"120\"") && p.body.contains("value=\"300\""));
+    let p = post_owned(&mut b, &tokens, form("RS256", "abc", "300")).await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("whole number of seconds") && p.body.contains("value=\"abc\""));
+    assert!(
+        p.body.contains("value=\"RS256\" selected"),
+        "the choice is kept"
+    );
+    let p = post_owned(&mut b, &tokens, form("RS256", "30", "300")).await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("between 60 and 86400") && p.body.contains("value=\"30\""));
+    assert_eq!(
+        b.post(&tokens, &[("signing_alg", "RS256")]).await.status,
+        403
+    );
+    let unchanged = api.get(&format!("/api/v1/applications/{cid}")).await;
+    assert_eq!(unchanged.body["signing_alg"], Value::Null);
+    let p = post_owned(&mut b, &tokens, form("RS256", "120", "300")).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("Saved."));
+    let app = api.get(&format!("/api/v1/applications/{cid}")).await.body;
+    assert_eq!(app["signing_alg"], "RS256");
+    assert_eq!(
+        app["token_lifetimes"],
+        json!({"access_token": 120, "id_token": 300, "refresh_token": null, "authorization_code": null})
+    );
+    // Emptying a field returns it to the server's.
+    let p = post_owned(&mut b, &tokens, form("", "", "300")).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let app = api.get(&format!("/api/v1/applications/{cid}")).await.body;
+    assert_eq!(app["signing_alg"], Value::Null);
+    assert_eq!(app["token_lifetimes"]["access_token"], Value::Null);
+    assert_eq!(app["token_lifetimes"]["id_token"], 300);
+
+    let otp = format!("/console/applications/{cid}/otp-policy");
+    let otp_form = |length: &'static str, minutes: &'static str, on: bool| {
+        let mut f = vec![
+            ("csrf", csrf.clone()),
+            ("otp_expiry_minutes", minutes.to_string()),
+            ("otp_length", length.to_string()),
+            ("otp_max_attempts", "5".to_string()),
+            ("otp_max_resends", "3".to_string()),
+            ("otp_resend_cooldown", "30".to_string()),
+            ("otp_resend_code", "new".to_string()),
+            ("otp_alphanumeric", "on".to_string()),
+        ];
+        if on {
+            f.push(("otp_override", "on".to_string()));
+        }
+        f
+    };
+    let p = post_owned(&mut b, &otp, otp_form("12", "3", true)).await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("length must be between 4 and 10") && p.body.contains("value=\"12\""));
+    assert!(p.body.contains("field invalid"), "marked next to the field");
+    let p = post_owned(&mut b, &otp, otp_form("8", "0", true)).await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("between 1 and 1440 minutes") && p.body.contains("value=\"0\""));
+    let p = post_owned(&mut b, &otp, otp_form("eight", "3", true)).await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("OTP length must be a whole number"));
+    assert_eq!(
+        api.get(&format!("/api/v1/applications/{cid}")).await.body["otp_policy"],
+        Value::Null
+    );
+    let p = post_owned(&mut b, &otp, otp_form("8", "3", true)).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let app = api.get(&format!("/api/v1/applications/{cid}")).await.body;
+    assert_eq!(app["otp_policy"]["length"], 8);
+    assert_eq!(app["otp_policy"]["expiry"], 180);
+    assert_eq!(app["otp_policy"]["alphanumeric"], true);
+    // The page shows the override switched on, with its values.
+    let p = b.get(&page_path).await;
+    assert!(
+        p.body.contains(
+            "name=\"otp_override\" id=\"f-otp-policy-otp_override\" value=\"on\" checked"
+        )
+    );
+    // Switched off: back to the global policy.
+    let p = post_owned(&mut b, &otp, otp_form("8", "3", false)).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let app = api.get(&format!("/api/v1/applications/{cid}")).await.body;
+    assert_eq!(app["otp_policy"], Value::Null);
+    let ev = api
+        .get(&format!(
+            "/api/v1/audit-events?actor=user:root&action=application.updated&target={cid}"
+        ))
+        .await;
+    assert_eq!(
+        ev.body["events"].as_array().unwrap().len(),
+        4,
+        "{}",
+        ev.text
+    );
+
+    // ---- Message templates in other languages ----
+    let p = b.get("/console/otp").await;
+    assert!(
+        p.body.contains("Message templates: language") && p.body.contains("Add or open a language")
+    );
+    let p = b
+        .post(
+            "/console/otp/locale",
+            &[("csrf", &csrf), ("locale", "not a locale")],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("is not a language tag") && p.body.contains("value=\"not a locale\""));
+    let p = b.get("/console/otp?locale=x1").await;
+    assert_eq!(p.status, 422);
+    let p = b
+        .post(
+            "/console/otp/locale",
+            &[("csrf", &csrf), ("locale", "si_lk")],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/console/otp?locale=si-LK"));
+    let p = b.follow(p).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("SMS message template (si-LK)"));
+    assert!(p.body.contains("WhatsApp message template (si-LK)"));
+    assert!(p.body.contains("No si-LK text yet"), "{}", p.body);
+    assert!(p.body.contains("name=\"locale\" value=\"si-LK\""));
+    // A broken text: refused, kept, still the si-LK form.
+    let p = b
+        .post(
+            "/console/otp/template/sms",
+            &[
+                ("csrf", &csrf),
+                ("locale", "si-LK"),
+                ("text", "Koodi {{nope}}"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("Koodi {{nope}}") && p.body.contains("SMS message template (si-LK)"));
+    let si = "ඔබේ කේතය {{confirmation-code}}";
+    let p = b
+        .post(
+            "/console/otp/template/sms",
+            &[("csrf", &csrf), ("locale", "si-LK"), ("text", si)],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("Template saved (si-LK)."));
+    assert!(
+        p.body.contains("ඔබේ කේතය"),
+        "the preview and the form show it"
+    );
+    assert!(
+        p.body.contains("UCS-2"),
+        "the segment count of the si-LK text"
+    );
+    assert!(p.body.contains("Remove si-LK sms template"));
+    assert!(
+        p.body
+            .contains("href=\"/console/otp?locale=si-LK\" aria-current=\"page\"")
+    );
+    let t = api.get("/api/v1/channels/sms/template?locale=si-LK").await;
+    assert_eq!(t.body["text"], si);
+    let en = api.get("/api/v1/channels/sms/template").await;
+    assert_eq!(en.body["is_default"], true, "en is untouched");
+    // The language stays listed on the page's default view.
+    let p = b.get("/console/otp").await;
+    assert!(p.body.contains("href=\"/console/otp?locale=si-LK\""));
+    assert!(!p.body.contains("(si-LK)"));
+    // Removed: falls back again.
+    let remove = "/console/otp/template/sms/delete";
+    assert_eq!(b.post(remove, &[("locale", "si-LK")]).await.status, 403);
+    let p = b
+        .post(remove, &[("csrf", &csrf), ("locale", "si-LK")])
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("was removed") && p.body.contains("No si-LK text yet"));
+    let list = api.get("/api/v1/channels/sms/templates").await;
+    assert_eq!(list.body["templates"], json!([]));
+    s.stop().await;
+}
+
+/// [`Browser::post`] with owned values.
+async fn post_owned(b: &mut Browser, path: &str, form: Vec<(&str, String)>) -> Page {
+    let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post(path, &refs).await
 }

@@ -33,6 +33,8 @@ pub enum Fault {
     Hang,
     /// Closes the connection without an answer.
     Drop,
+    /// Answers normally, but only after this long (a gateway slower than the timeout).
+    Slow(Duration),
 }
 
 /// One request the gateway received.
@@ -93,6 +95,13 @@ impl FakeGateway {
         self.inner.lock().unwrap().always = fault;
     }
 
+    /// Forgets queued and standing faults: every request is answered normally again.
+    pub fn clear_faults(&self) {
+        let mut i = self.inner.lock().unwrap();
+        i.faults.clear();
+        i.always = None;
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.inner.lock().unwrap().received.clone()
     }
@@ -121,6 +130,10 @@ impl FakeGateway {
     async fn fault(&self, path: &str, headers: &HeaderMap, body: &Bytes) -> Option<Response> {
         let f = self.take_fault()?;
         let (status, answer) = match f {
+            Fault::Slow(delay) => {
+                tokio::time::sleep(delay).await;
+                return None;
+            }
             Fault::Status500 => (500, json!({"detail": "internal error"})),
             Fault::Status401 => (
                 401,

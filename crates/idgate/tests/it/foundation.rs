@@ -37,6 +37,50 @@ async fn probes_answer_and_metrics_count_requests() {
     s.stop().await;
 }
 
+/// Every idgate counter is there from the start, with HELP text: a series that first
+/// appears at 1 hides its first event from Prometheus' `increase()`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idgate_counters_exist_before_their_first_event() {
+    let s = TestServer::start().await;
+    // (The HTTP metrics exist once a request has been answered.)
+    let r = s.http.get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let metrics = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "http_requests_total",
+        "http_request_duration_seconds",
+        "idgate_limit_refusals_total",
+        "idgate_prefix_blocks_total",
+        "idgate_send_budget_tripped_total",
+        "idgate_account_lockouts_total",
+        "idgate_codes_sent_total",
+    ] {
+        assert!(
+            metrics.contains(&format!("# HELP {name} ")),
+            "{name}: {metrics}"
+        );
+    }
+    for series in [
+        r#"idgate_limit_refusals_total{rule="sends_per_number"}"#,
+        r#"idgate_send_budget_tripped_total{channel="sms"}"#,
+        r#"idgate_send_budget_tripped_total{channel="whatsapp"}"#,
+        r#"idgate_prefix_blocks_total{channel="sms"}"#,
+        "idgate_account_lockouts_total ",
+        r#"idgate_codes_sent_total{channel="sms",provider="d7-sms",outcome="sent"}"#,
+    ] {
+        assert!(metrics.contains(series), "{series}: {metrics}");
+    }
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_response_carries_a_request_id_and_unknown_routes_are_problems() {
     let s = TestServer::start().await;

@@ -7,6 +7,7 @@ use idgate_core::application::LoginFlow;
 use idgate_core::user::UserStatus;
 use serde_json::{Value, json};
 
+use crate::fake_d7::{self, FakeGateway, Fault};
 use crate::harness::{TestDb, TestServer, code_in, drop_pg};
 use crate::oidc::{Browser, app_with, authorize_url, user};
 use crate::process::{cli, spawn_server_env};
@@ -271,6 +272,100 @@ async fn destination_rules_and_the_hourly_budget_breaker() {
     s.clock.advance(3600);
     assert_eq!(send(&s, &app, "+13125550100").await.status(), 201);
     s.stop().await;
+}
+
+/// A Verify API send on `channel`, falling back to `fallback`.
+async fn send_via(
+    s: &TestServer,
+    app: &(String, String),
+    to: &str,
+    channel: &str,
+    fallback: &str,
+) -> (u16, Value) {
+    let r = s
+        .http
+        .post(s.url("/api/v1/verifications"))
+        .basic_auth(&app.0, Some(&app.1))
+        .json(&json!({"to": to, "channel": channel, "fallback_channel": fallback}))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fallback_send_meets_the_rules_and_budget_of_the_channel_it_goes_out_on() {
+    // WhatsApp (requested) allows every country; SMS (the fallback) denies GB and has a
+    // budget of 2 codes an hour.
+    let s = limited(|c| {
+        c.limits.sms.deny_countries = vec!["GB".into()];
+        c.limits.sms.hourly_budget = 2;
+    })
+    .await;
+    let wa = FakeGateway::start().await;
+    wa.fail_always(Some(Fault::Status401));
+    let (st, v) = admin_post(
+        &s,
+        "/api/v1/channels/whatsapp/providers",
+        json!({"name": "wa", "kind": "d7-whatsapp", "settings": {
+            "originator": "+971501234567", "template_id": "otp_test", "base_url": wa.base},
+            "secrets": {"api_token": fake_d7::TOKEN}}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let app = s.app("Fallback").await;
+
+    // WhatsApp cannot deliver; SMS may not send to GB, so the fallback is refused as a
+    // destination rule, although WhatsApp itself accepts the number.
+    let (st, v) = send_via(&s, &app, "+447400123456", "whatsapp", "sms").await;
+    assert_eq!(st, 422, "{v}");
+    assert_eq!(v["field"], "to");
+    assert!(v["detail"].as_str().unwrap().contains("blocked"), "{v}");
+    assert_eq!(wa.received().len(), 1, "WhatsApp was tried first");
+
+    // A fallback that goes out by SMS counts against the SMS budget...
+    let (st, v) = send_via(&s, &app, "+12125550100", "whatsapp", "sms").await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(
+        (v["sent_via"].as_str(), v["fallback_used"].as_bool()),
+        (Some("sms"), Some(true))
+    );
+    assert_eq!(send(&s, &app, "+12125550101").await.status(), 201);
+    // ...so with the budget spent, the next fallback to SMS trips the SMS breaker.
+    let (st, v) = send_via(&s, &app, "+12125550102", "whatsapp", "sms").await;
+    assert_eq!(st, 503, "{v}");
+    assert_eq!(v["type"], "urn:idgate:problem:send_budget_exhausted");
+    assert_eq!(v["channel"], "sms");
+    assert_eq!(send(&s, &app, "+12125550103").await.status(), 503);
+    // Nothing went out by SMS past the budget.
+    let sent = |to: &'static str| {
+        let url = s.url(&format!("/dev/outbox.json?to=%2B{}", &to[1..]));
+        let http = s.http.clone();
+        async move {
+            let v: Value = http.get(url).send().await.unwrap().json().await.unwrap();
+            v["messages"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(
+        sent("+12125550100").await,
+        1,
+        "the fallback went out by SMS"
+    );
+    assert_eq!(sent("+12125550102").await, 0);
+    assert_eq!(sent("+447400123456").await, 0);
+    s.stop().await;
+}
+
+async fn admin_post(s: &TestServer, path: &str, body: Value) -> (u16, Value) {
+    let r = s
+        .http
+        .post(s.url(path))
+        .bearer_auth(s.admin_token().await)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -545,6 +545,42 @@ async fn oidc_code_reuse_revokes_and_refresh_rotation_detects_reuse() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_code_replayed_after_the_sweep_still_revokes() {
+    let s = server().await;
+    let mobile = "+14155550139";
+    user(&s, "hugo", PASSWORD, Some(mobile)).await;
+    let client = app_with(&s, LoginFlow::default(), false).await;
+    let mut b = Browser::new();
+    let code = code_for(&s, &mut b, &client.0, &[], "hugo", mobile).await;
+    let first = exchange(&s, &client, &code).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let access = first.body["access_token"].as_str().unwrap();
+    let refresh = first.body["refresh_token"].as_str().unwrap();
+    // Past the code's own expiry the background sweeper runs before the replay comes.
+    s.clock.advance(120);
+    let st = s.state();
+    assert!(st.store.sweep_grants(st.now()).await.is_ok());
+    assert_eq!(userinfo_status(&s, access).await, 200, "still a live grant");
+    let again = exchange(&s, &client, &code).await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert_eq!(again.body["error"], "invalid_grant");
+    // The replay revoked what the code had issued.
+    assert_eq!(userinfo_status(&s, access).await, 401);
+    let r = token(
+        &s,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", &client.0),
+            ("client_secret", client.1.as_deref().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(r.body["error"], "invalid_grant", "{}", r.body);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oidc_client_credentials_and_revocation() {
     let s = server().await;
     let mobile = "+14155550134";

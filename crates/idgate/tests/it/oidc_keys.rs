@@ -253,3 +253,32 @@ async fn oidc_keys_rotate_keeps_old_public_keys_until_their_tokens_expire() {
     assert!(later.contains(&new_kid));
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_keys_rotate_keeps_old_keys_as_long_as_an_application_tokens_live() {
+    let s = server().await;
+    let (client_id, _) = app_with(&s, LoginFlow::default(), false).await;
+    let st = s.state();
+    st.store
+        .set_client_token_lifetimes(
+            &client_id,
+            &idgate_core::application::TokenLifetimes {
+                id_token: Some(7200),
+                ..Default::default()
+            },
+            st.now(),
+        )
+        .await
+        .unwrap();
+    let o = idgate(&s, &["keys", "rotate", "--keep-secs", "4000"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("7200"), "{}", text(&o));
+    let o = idgate(&s, &["keys", "rotate"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("stay in the JWKS for 7800 s"),
+        "the application's 2-hour ID tokens plus the margin: {}",
+        text(&o)
+    );
+    s.stop().await;
+}

@@ -185,6 +185,82 @@ async fn providers_seed_sms_template_verbatim_reaches_d7_and_the_code_works() {
     s.stop().await;
 }
 
+/// The value of one series in a /metrics text (0 when it is absent).
+async fn metric(s: &TestServer, series: &str) -> f64 {
+    let text = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+/// D7's guide puts the custom provider's `{{body}}` into a WhatsApp authentication
+/// template's button (`action_payload`, at most 15 characters): a WhatsApp test message
+/// is therefore a sample code, not the SMS test sentence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_whatsapp_test_send_fits_the_guides_template() {
+    let s = server().await;
+    let g = FakeGateway::start().await;
+    let admin = Admin::new(&s).await;
+    let p = admin
+        .provider(
+            "whatsapp",
+            json!({"name": "guide-wa", "kind": "custom", "settings": {
+                "url": format!("{}/whatsapp/v2/send", g.base), "content_type": "JSON",
+                "payload_template": SEED_WA},
+                "secrets": {"headers": [{"name": "Authorization", "value": format!("Bearer {}", fake_d7::TOKEN)}]}}),
+        )
+        .await;
+    let (st, v) = admin
+        .post(
+            "/api/v1/channels/whatsapp/test",
+            json!({"to": TO, "provider": p["id"]}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        (v["sent"].as_bool(), v["text"].as_str()),
+        (Some(true), Some("000000")),
+        "{v}"
+    );
+    let got = g.received();
+    assert_eq!(got[0].status, 200, "{}", got[0].body);
+    assert_eq!(
+        got[0].json()["messages"][0]["content"]["template"]["buttons"]["actions"][0]["action_payload"],
+        "000000"
+    );
+    // SMS keeps its sentence.
+    admin.provider("sms", d7_sms("d7", &g)).await;
+    let (st, v) = admin
+        .post("/api/v1/channels/sms/test", json!({"to": TO}))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        v["text"],
+        "This is a test message from idgate: your provider works."
+    );
+
+    // Codes (not test messages) are counted by channel, provider kind and outcome.
+    let sent = r#"idgate_codes_sent_total{channel="whatsapp",provider="custom",outcome="sent"}"#;
+    let failed =
+        r#"idgate_codes_sent_total{channel="whatsapp",provider="custom",outcome="failed"}"#;
+    let (sent_before, failed_before) = (metric(&s, sent).await, metric(&s, failed).await);
+    let app = s.app("Shop").await;
+    assert_eq!(start(&s, &app, "whatsapp", json!({})).await.0, 201);
+    g.fail_next(&[Fault::Status422]);
+    assert_eq!(start(&s, &app, "whatsapp", json!({})).await.0, 502);
+    assert!(metric(&s, sent).await > sent_before);
+    assert!(metric(&s, failed).await > failed_before);
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn providers_seed_whatsapp_template_and_d7_whatsapp_preset() {
     let s = server().await;

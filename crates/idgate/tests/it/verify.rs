@@ -102,6 +102,17 @@ async fn issue_deliver_check_approve() {
         .await;
     assert_eq!(st, 200);
     assert_eq!(v["status"], "approved");
+    // Any other code is refused: "approved" is never the answer to a wrong code.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (st, v, _) = api
+        .post(
+            &format!("/api/v1/verifications/{id}/check"),
+            json!({"code": wrong}),
+        )
+        .await;
+    assert_eq!(st, 409, "a wrong code on an approved verification: {v}");
+    assert_ne!(v["valid"], true);
+    assert_eq!(v["verification_status"], "approved");
     let (st, _, _) = api
         .post(&format!("/api/v1/verifications/{id}/resend"), json!({}))
         .await;
@@ -634,4 +645,31 @@ async fn the_dev_outbox_page_lists_messages_newest_first() {
     let older = html.find(TO).unwrap();
     assert!(newest < older, "newest first");
     s.stop().await;
+}
+
+/// `{{organization-name}}` is `branding.organization_name`, else `branding.product_name`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organization_name_comes_from_the_branding_config() {
+    for (org, expected) in [(None, "Acme ID"), (Some("Acme Corp"), "Acme Corp")] {
+        let s = TestServer::start_with(|c| {
+            c.branding.product_name = "Acme ID".into();
+            c.branding.organization_name = org.map(str::to_string);
+        })
+        .await;
+        let token = s.admin_token().await;
+        let r = s
+            .http
+            .put(s.url("/api/v1/channels/sms/template"))
+            .bearer_auth(&token)
+            .json(&json!({"text": "{{organization-name}}: {{confirmation-code}}"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let api = Api::new(&s).await;
+        api.start(TO).await;
+        let text = s.last_text_to(TO).await.unwrap();
+        assert!(text.starts_with(&format!("{expected}: ")), "{text}");
+        s.stop().await;
+    }
 }
