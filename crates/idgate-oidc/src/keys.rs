@@ -153,7 +153,8 @@ pub struct LoadedKey<'a> {
 pub struct KeyRing {
     signers: HashMap<SigningAlg, (String, EncodingKey)>,
     verifiers: HashMap<String, (SigningAlg, DecodingKey)>,
-    jwks: String,
+    /// Serialized once; served as shared bytes (no copy per request).
+    jwks: bytes::Bytes,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -184,8 +185,9 @@ impl KeyRing {
             verifiers.insert(k.kid.to_string(), (alg, decoding));
             jwks.keys.push(jwk);
         }
-        let jwks = serde_json::to_string(&jwks)
-            .map_err(|e| KeyError::Bad("jwks".into(), e.to_string()))?;
+        let jwks: bytes::Bytes = serde_json::to_vec(&jwks)
+            .map_err(|e| KeyError::Bad("jwks".into(), e.to_string()))?
+            .into();
         Ok(Self {
             signers,
             verifiers,
@@ -195,7 +197,12 @@ impl KeyRing {
 
     /// The JWKS document (`{"keys":[…]}`), ready to serve.
     pub fn jwks_json(&self) -> &str {
-        &self.jwks
+        std::str::from_utf8(&self.jwks).unwrap_or("{\"keys\":[]}")
+    }
+
+    /// The JWKS document as bytes to send (a reference-counted view, not a copy).
+    pub fn jwks_bytes(&self) -> bytes::Bytes {
+        self.jwks.clone()
     }
 
     pub fn has_signer(&self, alg: SigningAlg) -> bool {

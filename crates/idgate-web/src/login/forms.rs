@@ -303,7 +303,7 @@ pub async fn resend(
     {
         Ok(_) => render::code(&ctx, Some(t.code_resent.into()), None, StatusCode::OK).await,
         Err(OtpError::Cooldown(secs)) => {
-            let msg = fill(t.resend_wait, &[("seconds", &secs.to_string())]);
+            let msg = fill(t.resend_wait, &[("wait", &throttle::human_wait(t, secs))]);
             render::code(&ctx, None, Some(msg), StatusCode::TOO_MANY_REQUESTS).await
         }
         Err(OtpError::Refused(r)) => throttle::refused(&ctx, &r),
@@ -364,7 +364,7 @@ async fn ghost_resend(mut ctx: Ctx) -> Response {
     }
     let wait = render::ghost_resend_wait(&ctx, &policy);
     if wait > 0 {
-        let msg = fill(t.resend_wait, &[("seconds", &wait.to_string())]);
+        let msg = fill(t.resend_wait, &[("wait", &throttle::human_wait(t, wait))]);
         return render::code(&ctx, None, Some(msg), StatusCode::TOO_MANY_REQUESTS).await;
     }
     ctx.journey.ghost_resends += 1;

@@ -127,7 +127,10 @@ pub async fn code(
             numeric: !policy.alphanumeric,
             code_len: policy.length,
             resend_wait: wait,
-            resend_wait_text: fill(t.resend_wait, &[("seconds", &wait.to_string())]),
+            resend_wait_text: fill(
+                t.resend_wait,
+                &[("wait", &super::throttle::human_wait(t, wait))],
+            ),
             switch: switch_option(ctx, factor),
         },
     ))

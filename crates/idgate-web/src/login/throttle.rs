@@ -60,7 +60,7 @@ fn page_text(t: &'static Texts, r: &Refusal) -> (&'static str, String) {
 }
 
 /// `a second`, `30 seconds`, `2 minutes` (rounded up past 90 seconds).
-fn human_wait(t: &'static Texts, secs: i64) -> String {
+pub fn human_wait(t: &'static Texts, secs: i64) -> String {
     match secs {
         ..=1 => t.wait_second.to_string(),
         2..=90 => fill(t.wait_seconds, &[("n", &secs.to_string())]),

@@ -63,7 +63,7 @@ async fn jwks(State(state): State<AppState>) -> Response {
                 (header::CONTENT_TYPE, "application/jwk-set+json"),
                 (header::CACHE_CONTROL, "public, max-age=60"),
             ],
-            ring.jwks_json().to_string(),
+            ring.jwks_bytes(),
         )
             .into_response(),
         Err(e) => {

@@ -21,7 +21,7 @@ pub struct Texts {
     pub verification_code: &'static str,
     pub verify: &'static str,
     pub resend_code: &'static str,
-    /// `{seconds}`.
+    /// `{wait}`: one of the `wait_*` texts.
     pub resend_wait: &'static str,
     pub send_by_whatsapp: &'static str,
     pub send_by_sms: &'static str,
@@ -103,7 +103,7 @@ pub static EN: Texts = Texts {
     verification_code: "Verification code",
     verify: "Verify",
     resend_code: "Resend code",
-    resend_wait: "You can ask for a new code in {seconds} seconds.",
+    resend_wait: "You can ask for a new code in {wait}.",
     send_by_whatsapp: "Send by WhatsApp instead",
     send_by_sms: "Send by SMS instead",
     channel_sms: "SMS",
