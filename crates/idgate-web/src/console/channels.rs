@@ -768,12 +768,14 @@ pub async fn test(
             }
         },
     };
+    // A test of one provider comes back to that provider's form (its tab), so the
+    // admin keeps editing what was just tested instead of facing an empty "add" form.
     render(
         &state,
         &s,
         ch,
         "",
-        None,
+        provider.as_deref(),
         status,
         Ctx {
             notice,

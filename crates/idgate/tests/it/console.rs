@@ -364,6 +364,24 @@ async fn console_admin_signs_in_configures_and_creates() {
         got[0].json()["messages"][0]["recipients"],
         json!(["+14155550100"])
     );
+    // A test of one provider comes back to that provider's edit form.
+    let p = b
+        .post(
+            "/console/channels/sms/test",
+            &[
+                ("csrf", &csrf),
+                ("to", "+14155550100"),
+                ("provider", &providers[0].id),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("Test message sent"), "{}", p.body);
+    assert!(
+        p.body.contains("value=\"d7-guide\""),
+        "the tested provider's form is shown: {}",
+        p.body
+    );
     let p = b
         .post(
             "/console/channels/sms/test",
