@@ -80,7 +80,15 @@ impl PhoneNumber {
             }
             _ => {}
         }
-        Ok(Self(parsed.format().mode(Mode::E164).to_string()))
+        let e164 = parsed.format().mode(Mode::E164).to_string();
+        // Some inputs read in a region format to an E.164 string that does not parse back
+        // as a valid number (found by fuzzing: "0078443434580" in LK). Stored, it would
+        // break every later use of the number (resends, limits), so it is refused now.
+        match phonenumber::parse(None, &e164) {
+            Ok(again) if phonenumber::is_valid(&again) => {}
+            _ => return Err(PhoneError::Invalid(shown)),
+        }
+        Ok(Self(e164))
     }
 
     pub fn as_str(&self) -> &str {
@@ -190,5 +198,14 @@ mod tests {
             format!("{}", PhoneNumber("+14155550100".into())),
             "+1415•••••00"
         );
+    }
+
+    #[test]
+    fn accepted_numbers_parse_back_from_their_e164_form() {
+        // The fuzzer's find: read in LK, this formatted to an E.164 that did not parse back.
+        if let Ok(n) = PhoneNumber::parse("0078443434580", Some("LK")) {
+            let again = PhoneNumber::parse(n.as_str(), None).expect("parses back");
+            assert_eq!(again.as_str(), n.as_str());
+        }
     }
 }
