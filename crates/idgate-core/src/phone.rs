@@ -204,8 +204,8 @@ mod tests {
     fn accepted_numbers_parse_back_from_their_e164_form() {
         // The fuzzer's find: read in LK, this formatted to an E.164 that did not parse back.
         if let Ok(n) = PhoneNumber::parse("0078443434580", Some("LK")) {
-            let again = PhoneNumber::parse(n.as_str(), None).expect("parses back");
-            assert_eq!(again.as_str(), n.as_str());
+            let again = PhoneNumber::parse(n.as_str(), None);
+            assert_eq!(again.as_ref().map(PhoneNumber::as_str), Ok(n.as_str()));
         }
     }
 }
