@@ -135,19 +135,25 @@ async fn sessions_roundtrip_rotate_and_expire() {
         assert!(s.update_session(&sess).await.unwrap());
         assert_eq!(s.find_session("h1", NOW).await.unwrap(), Some(sess.clone()));
 
-        // Exactly one rotation from the same old secret wins.
-        assert!(
-            s.rotate_session_secret(&sess.id, "h1", "h2", NOW)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !s.rotate_session_secret(&sess.id, "h1", "h3", NOW)
-                .await
-                .unwrap()
-        );
+        // Exactly one rotation from the same old secret wins, and it writes the rest too.
+        let mut rotated = sess.clone();
+        rotated.secret_hash = "h2".into();
+        rotated.csrf = "csrf-2".into();
+        rotated.factors = vec![Factor::Password];
+        rotated.updated_at = NOW + 6;
+        assert!(s.rotate_session(&rotated, "h1").await.unwrap());
+        let mut loser = sess.clone();
+        loser.secret_hash = "h3".into();
+        assert!(!s.rotate_session(&loser, "h1").await.unwrap());
         assert_eq!(s.find_session("h1", NOW).await.unwrap(), None);
-        assert!(s.find_session("h2", NOW).await.unwrap().is_some());
+        assert_eq!(s.find_session("h3", NOW).await.unwrap(), None);
+        assert_eq!(
+            s.find_session("h2", NOW).await.unwrap(),
+            Some(rotated.clone())
+        );
+        // The winner's fields stay; restore the two factors the list check expects.
+        sess.secret_hash = "h2".into();
+        assert!(s.update_session(&sess).await.unwrap());
 
         let list = s.list_user_sessions("user-1").await.unwrap();
         assert_eq!(list.len(), 1);
@@ -231,6 +237,35 @@ async fn codes_are_single_use_and_reuse_revokes_the_grant() {
 
         assert!(s.sweep_grants(NOW + 86400).await.unwrap() >= 5);
         assert_eq!(s.get_grant(&g.id).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_grant_and_its_code_are_stored_together_or_not_at_all() {
+    on_each_backend("grant_code", |s| async move {
+        let g = grant(Some("sid".into()));
+        s.insert_grant_with_code(&g, &code("gc1", &g.id))
+            .await
+            .unwrap();
+        assert_eq!(s.get_grant(&g.id).await.unwrap(), Some(g.clone()));
+        match s.redeem_auth_code("gc1", NOW + 1).await.unwrap() {
+            CodeRedemption::Redeemed(c) => assert_eq!(c.grant_id, g.id),
+            other => panic!("the code was stored with its grant: {other:?}"),
+        }
+        // A code hash already taken: the whole write fails, the new grant with it, and
+        // the writer is usable afterwards (no transaction left open).
+        let g2 = grant(None);
+        assert!(matches!(
+            s.insert_grant_with_code(&g2, &code("gc1", &g2.id)).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(s.get_grant(&g2.id).await.unwrap(), None);
+        let g3 = grant(None);
+        s.insert_grant_with_code(&g3, &code("gc3", &g3.id))
+            .await
+            .unwrap();
+        assert!(s.get_grant(&g3.id).await.unwrap().is_some());
     })
     .await;
 }

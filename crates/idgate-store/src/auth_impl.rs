@@ -62,18 +62,22 @@ macro_rules! impl_auth_store {
                     .map_err(|e| $crate::error::backend("update session", e))
             }
 
-            async fn rotate_session_secret(
+            async fn rotate_session(
                 &self,
-                id: &str,
+                s: &idgate_core::session::Session,
                 old_hash: &str,
-                new_hash: &str,
-                now: idgate_core::UnixTime,
             ) -> idgate_core::store::StoreResult<bool> {
-                sqlx::query($crate::auth_sql::ROTATE_SESSION_SECRET)
-                    .bind(id)
+                sqlx::query($crate::auth_sql::ROTATE_SESSION)
+                    .bind(&s.id)
+                    .bind(&s.csrf)
+                    .bind(s.user_id.as_deref())
+                    .bind($crate::auth_rows::factors_json(&s.factors)?)
+                    .bind(s.auth_time)
+                    .bind($crate::auth_rows::journey_json(s.journey.as_ref())?)
+                    .bind(s.updated_at)
+                    .bind(s.expires_at)
                     .bind(old_hash)
-                    .bind(new_hash)
-                    .bind(now)
+                    .bind(&s.secret_hash)
                     .execute(&self.writer)
                     .await
                     .map(|d| d.rows_affected() > 0)
@@ -215,6 +219,76 @@ macro_rules! impl_auth_store {
                         })
                     })?;
                 Ok(())
+            }
+
+            async fn insert_grant_with_code(
+                &self,
+                g: &idgate_core::grant::Grant,
+                c: &idgate_core::grant::AuthCode,
+            ) -> idgate_core::store::StoreResult<()> {
+                let fail = |e| $crate::error::write("insert grant and code", e, || "grant".into());
+                let factors = $crate::auth_rows::factors_json(&g.factors)?;
+                if idgate_core::store::Store::backend(self) == "sqlite" {
+                    let mut conn = self.writer.acquire().await.map_err(fail)?;
+                    let done = sqlx::query($crate::auth_sql::INSERT_GRANT_WITH_CODE_SQLITE)
+                        .bind(&g.id)
+                        .bind(&g.client_id)
+                        .bind(g.user_id.as_deref())
+                        .bind(g.session_id.as_deref())
+                        .bind(&g.scope)
+                        .bind(&factors)
+                        .bind(g.auth_time)
+                        .bind(g.nonce.as_deref())
+                        .bind(g.created_at)
+                        .bind(g.expires_at)
+                        .bind(g.revoked_at)
+                        .bind(&c.code_hash)
+                        .bind(&c.grant_id)
+                        .bind(&c.client_id)
+                        .bind(&c.redirect_uri)
+                        .bind(c.code_challenge.as_deref())
+                        .bind(c.created_at)
+                        .bind(c.expires_at)
+                        .bind(c.used_at)
+                        .execute(&mut *conn)
+                        .await;
+                    if let Err(e) = done {
+                        // The batch stopped part-way: end its transaction here, or the
+                        // connection would be handed on inside it.
+                        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                        return Err(fail(e));
+                    }
+                    return Ok(());
+                }
+                let mut tx = self.writer.begin().await.map_err(fail)?;
+                sqlx::query($crate::auth_sql::INSERT_GRANT)
+                    .bind(&g.id)
+                    .bind(&g.client_id)
+                    .bind(g.user_id.as_deref())
+                    .bind(g.session_id.as_deref())
+                    .bind(&g.scope)
+                    .bind(&factors)
+                    .bind(g.auth_time)
+                    .bind(g.nonce.as_deref())
+                    .bind(g.created_at)
+                    .bind(g.expires_at)
+                    .bind(g.revoked_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                sqlx::query($crate::auth_sql::INSERT_AUTH_CODE)
+                    .bind(&c.code_hash)
+                    .bind(&c.grant_id)
+                    .bind(&c.client_id)
+                    .bind(&c.redirect_uri)
+                    .bind(c.code_challenge.as_deref())
+                    .bind(c.created_at)
+                    .bind(c.expires_at)
+                    .bind(c.used_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                tx.commit().await.map_err(fail)
             }
 
             async fn redeem_auth_code(

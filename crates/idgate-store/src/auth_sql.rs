@@ -12,9 +12,11 @@ pub(crate) const FIND_SESSION: &str = "SELECT id, secret_hash, csrf, user_id, fa
 pub(crate) const UPDATE_SESSION: &str = "UPDATE sessions SET csrf = $2, user_id = $3, factors = $4, \
     auth_time = $5, journey = $6, updated_at = $7, expires_at = $8 WHERE id = $1";
 
-/// One winner: the secret changes only if it is still the one the caller presented.
-pub(crate) const ROTATE_SESSION_SECRET: &str = "UPDATE sessions SET secret_hash = $3, updated_at = $4 \
-    WHERE id = $1 AND secret_hash = $2";
+/// One winner: the secret (and the rest) changes only if it is still the one the caller
+/// presented.
+pub(crate) const ROTATE_SESSION: &str = "UPDATE sessions SET csrf = $2, user_id = $3, factors = $4, \
+    auth_time = $5, journey = $6, updated_at = $7, expires_at = $8, secret_hash = $10 \
+    WHERE id = $1 AND secret_hash = $9";
 
 pub(crate) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
 
@@ -41,6 +43,15 @@ pub(crate) const REVOKE_SESSION_GRANTS: &str =
 pub(crate) const INSERT_AUTH_CODE: &str = "INSERT INTO auth_codes \
     (code_hash, grant_id, client_id, redirect_uri, code_challenge, created_at, expires_at, used_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// SQLite only: a grant and its code in one transaction sent as one batch (one visit to
+/// the writer connection's thread instead of four). The code's parameters follow the
+/// grant's ($12…$19). PostgreSQL uses an ordinary transaction.
+pub(crate) const INSERT_GRANT_WITH_CODE_SQLITE: &str = "BEGIN IMMEDIATE; INSERT INTO grants \
+    (id, client_id, user_id, session_id, scope, factors, auth_time, nonce, created_at, expires_at, revoked_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11); INSERT INTO auth_codes \
+    (code_hash, grant_id, client_id, redirect_uri, code_challenge, created_at, expires_at, used_at) \
+    VALUES ($12, $13, $14, $15, $16, $17, $18, $19); COMMIT";
 
 /// Single use: only the statement that finds `used_at` still NULL marks it. The redeemed
 /// code is kept (a tombstone) until its grant expires, so a replay at any time while the

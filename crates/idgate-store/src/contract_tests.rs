@@ -37,7 +37,7 @@ struct Fixture {
 
 #[derive(Clone)]
 enum Raw {
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(crate::sqlite_lanes::Lanes),
     Postgres(sqlx::PgPool),
 }
 

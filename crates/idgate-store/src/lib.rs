@@ -23,6 +23,7 @@ mod rows;
 mod settings_cache;
 mod sql;
 mod sqlite;
+mod sqlite_lanes;
 mod store_impl;
 
 #[cfg(test)]

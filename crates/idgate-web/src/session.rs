@@ -75,24 +75,22 @@ pub async fn create(state: &AppState, journey: Option<Journey>) -> Result<Loaded
     Ok(Loaded { session, secret })
 }
 
-/// Gives the session a new secret (and a new CSRF token). False if another request
-/// rotated it first — the caller's cookie is then stale.
-pub async fn rotate(state: &AppState, loaded: &mut Loaded) -> Result<bool, SessionError> {
+/// Gives the session a new secret and a new CSRF token, and saves its fields, in one
+/// write. False if another request rotated it first — the caller's cookie is then stale
+/// (and `loaded` is left as it was).
+pub async fn rotate_and_save(state: &AppState, loaded: &mut Loaded) -> Result<bool, SessionError> {
     let secret = random_token(32).map_err(|_| SessionError::Rng)?;
-    let new_hash = state.keys.token_hash(&secret);
+    let mut session = loaded.session.clone();
+    session.secret_hash = state.keys.token_hash(&secret);
+    session.csrf = random_token(24).map_err(|_| SessionError::Rng)?;
+    session.updated_at = state.now();
     let ok = state
         .store
-        .rotate_session_secret(
-            &loaded.session.id,
-            &loaded.session.secret_hash,
-            &new_hash,
-            state.now(),
-        )
+        .rotate_session(&session, &loaded.session.secret_hash)
         .await?;
     if ok {
-        loaded.session.secret_hash = new_hash;
+        loaded.session = session;
         loaded.secret = secret;
-        loaded.session.csrf = random_token(24).map_err(|_| SessionError::Rng)?;
     }
     Ok(ok)
 }

@@ -23,14 +23,11 @@ pub trait AuthStore: Send + Sync {
     /// Writes the mutable fields (user, factors, auth_time, journey, csrf, times) of the
     /// session with `session.id`; false if it no longer exists.
     async fn update_session(&self, session: &Session) -> StoreResult<bool>;
-    /// Replaces the cookie secret, only if it is still `old_hash` (one winner).
-    async fn rotate_session_secret(
-        &self,
-        id: &str,
-        old_hash: &str,
-        new_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<bool>;
+    /// Writes the whole session — its new cookie secret (`session.secret_hash`) and its
+    /// mutable fields — only if its secret is still `old_hash`: of concurrent rotations
+    /// from the same secret exactly one wins. One statement, so a proven factor costs one
+    /// write, not a rotation and then a save.
+    async fn rotate_session(&self, session: &Session, old_hash: &str) -> StoreResult<bool>;
     async fn delete_session(&self, id: &str) -> StoreResult<bool>;
     /// Signed-in sessions of a user, newest first.
     async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionInfo>>;
@@ -46,6 +43,9 @@ pub trait AuthStore: Send + Sync {
     /// Revokes every grant issued from a browser session (logout).
     async fn revoke_session_grants(&self, session_id: &str, now: UnixTime) -> StoreResult<u64>;
     async fn insert_auth_code(&self, code: &AuthCode) -> StoreResult<()>;
+    /// Stores a new grant and its authorization code together (one transaction): a
+    /// sign-in's last step, in one write instead of two.
+    async fn insert_grant_with_code(&self, grant: &Grant, code: &AuthCode) -> StoreResult<()>;
     /// Marks an unexpired code used; exactly one caller gets `Redeemed`. A later use
     /// gets `Reused` and revokes the grant, for as long as the grant could be used: the
     /// redeemed code is kept until the grant expires, whatever its own expiry.

@@ -23,6 +23,9 @@ pub struct Ctx {
     pub t: &'static Texts,
     /// Set when the session secret was rotated: the response must carry the new cookie.
     pub new_cookie: bool,
+    /// A factor was proven and the secret must change with the next session write (see
+    /// [`Ctx::rotate_on_save`]).
+    pub rotation_due: bool,
 }
 
 pub fn server_error(state: &AppState, t: &'static Texts) -> Response {
@@ -101,6 +104,7 @@ impl Ctx {
             user,
             t,
             new_cookie: false,
+            rotation_due: false,
         })
     }
 
@@ -120,9 +124,18 @@ impl Ctx {
         csrf.is_some_and(|c| ct_eq(c.as_bytes(), self.loaded.session.csrf.as_bytes()))
     }
 
-    /// Writes the journey back into the session.
+    /// Writes the journey back into the session (rotating its secret if a proven factor
+    /// left that due).
     pub async fn save(&mut self) -> Result<(), Response> {
         self.loaded.session.journey = Some(self.journey.clone());
+        self.write_session().await
+    }
+
+    /// Writes the session as it stands in `self.loaded`, with the due rotation if any.
+    pub async fn write_session(&mut self) -> Result<(), Response> {
+        if self.rotation_due {
+            return self.rotate().await;
+        }
         session::save(&self.state, &mut self.loaded)
             .await
             .map_err(|e| {
@@ -131,12 +144,31 @@ impl Ctx {
             })
     }
 
-    /// Gives the session a new secret after a proven factor (and saves the journey).
-    pub async fn rotate(&mut self) -> Result<(), Response> {
-        match session::rotate(&self.state, &mut self.loaded).await {
+    /// After a proven factor the session secret must change (session fixation). The
+    /// change rides on the next session write — the page that follows a factor always
+    /// writes the session (sending a code, finishing, or [`Ctx::flush`]) — so a factor
+    /// costs one write, not a rotation and then a save. Until that write nothing of the
+    /// factor is stored and the old cookie still names the old state.
+    pub fn rotate_on_save(&mut self) {
+        self.rotation_due = true;
+    }
+
+    /// Writes a rotation left due, before a page that writes nothing else.
+    pub async fn flush(&mut self) -> Result<(), Response> {
+        if self.rotation_due {
+            self.save().await
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Gives the session a new secret and saves it (one write).
+    async fn rotate(&mut self) -> Result<(), Response> {
+        match session::rotate_and_save(&self.state, &mut self.loaded).await {
             Ok(true) => {
                 self.new_cookie = true;
-                self.save().await
+                self.rotation_due = false;
+                Ok(())
             }
             Ok(false) => Err(expired(&self.state, self.t)),
             Err(e) => {

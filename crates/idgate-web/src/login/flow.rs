@@ -30,9 +30,18 @@ pub fn step(ctx: &Ctx) -> Step {
     )
 }
 
-/// Shows or performs what the journey needs next.
+/// Shows or performs what the journey needs next. Every outcome writes the session when
+/// a proven factor left a rotation due ([`Ctx::rotate_on_save`]): finishing and sending
+/// a code write it anyway; every other page flushes it first, so it carries the new
+/// cookie.
 pub async fn advance(mut ctx: Ctx) -> Response {
-    match step(&ctx) {
+    let step = step(&ctx);
+    if !matches!(step, Step::Done | Step::Code(_))
+        && let Err(r) = ctx.flush().await
+    {
+        return r;
+    }
+    match step {
         Step::Done => finish(ctx).await,
         Step::Password | Step::Identify => render::sign_in(&ctx, None, StatusCode::OK),
         Step::Refuse => {
@@ -54,15 +63,15 @@ pub async fn advance(mut ctx: Ctx) -> Response {
             }
         }
         Step::Code(factor) => {
-            if ctx.journey.ghost {
-                return render::code(&ctx, None, None, StatusCode::OK).await;
-            }
-            if ctx
+            let pending = ctx
                 .journey
                 .code
                 .as_ref()
-                .is_some_and(|c| c.factor == factor)
-            {
+                .is_some_and(|c| c.factor == factor);
+            if ctx.journey.ghost || pending {
+                if let Err(r) = ctx.flush().await {
+                    return r;
+                }
                 return render::code(&ctx, None, None, StatusCode::OK).await;
             }
             let to = ctx.user.as_ref().and_then(|u| u.mobile.clone());
@@ -71,7 +80,12 @@ pub async fn advance(mut ctx: Ctx) -> Response {
             };
             match send(&mut ctx, factor, &to, None).await {
                 Ok(()) => render::code(&ctx, None, None, StatusCode::OK).await,
-                Err(r) => r,
+                // Refused or failed before writing: the factor is still stored (and the
+                // answer carries the new cookie), as when the rotation wrote at once.
+                Err(r) => match ctx.flush().await {
+                    Ok(()) => ctx.finish(r),
+                    Err(r) => r,
+                },
             }
         }
     }
@@ -153,12 +167,13 @@ pub async fn send(
     }
 }
 
-/// Records a proven factor and rotates the session secret.
-pub async fn proven(ctx: &mut Ctx, factor: Factor) -> Result<(), Response> {
+/// Records a proven factor; the session secret rotates with the next session write,
+/// which [`advance`] always makes.
+pub fn proven(ctx: &mut Ctx, factor: Factor) {
     if !ctx.journey.factors.contains(&factor) {
         ctx.journey.factors.push(factor);
     }
-    ctx.rotate().await
+    ctx.rotate_on_save();
 }
 
 /// The flow is satisfied: the session becomes signed in, and the application gets its code.
@@ -177,9 +192,9 @@ async fn finish(mut ctx: Ctx) -> Response {
     s.factors = ctx.journey.factors.clone();
     s.auth_time = Some(now);
     s.journey = None;
-    if let Err(e) = crate::session::save(&ctx.state, &mut ctx.loaded).await {
-        tracing::error!(error = %e, "login: saving the signed-in session failed");
-        return server_error(&ctx.state, ctx.t);
+    // With the rotation the last factor left due, in the same write.
+    if let Err(r) = ctx.write_session().await {
+        return r;
     }
     tracing::info!(client_id = %ctx.app.client_id, amr = ?idgate_core::login::amr(&ctx.loaded.session.factors), "sign-in complete");
     let r = issue::complete(&ctx.state, &ctx.app, &request, &ctx.loaded.session, &user).await;

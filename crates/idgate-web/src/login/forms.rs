@@ -99,9 +99,7 @@ pub async fn password(
     }
     ctx.journey.user_id = Some(user.id.clone());
     ctx.user = Some(user);
-    if let Err(r) = flow::proven(&mut ctx, Factor::Password).await {
-        return r;
-    }
+    flow::proven(&mut ctx, Factor::Password);
     flow::advance(ctx).await
 }
 
@@ -234,9 +232,7 @@ pub async fn code(
                 return r;
             }
             ctx.journey.code = None;
-            if let Err(r) = flow::proven(&mut ctx, pending.factor).await {
-                return r;
-            }
+            flow::proven(&mut ctx, pending.factor);
             return flow::advance(ctx).await;
         }
         VerificationStatus::Pending => fill(

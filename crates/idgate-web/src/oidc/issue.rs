@@ -63,20 +63,20 @@ async fn issue_code(
         expires_at: now + lifetimes.refresh_token,
         revoked_at: None,
     };
-    state.store.insert_grant(&grant).await?;
     let code = random_token(32)?;
+    let auth_code = AuthCode {
+        code_hash: state.keys.token_hash(&code),
+        grant_id: grant.id.clone(),
+        client_id: app.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        code_challenge: request.code_challenge.clone(),
+        created_at: now,
+        expires_at: now + lifetimes.authorization_code,
+        used_at: None,
+    };
     state
         .store
-        .insert_auth_code(&AuthCode {
-            code_hash: state.keys.token_hash(&code),
-            grant_id: grant.id.clone(),
-            client_id: app.client_id.clone(),
-            redirect_uri: request.redirect_uri.clone(),
-            code_challenge: request.code_challenge.clone(),
-            created_at: now,
-            expires_at: now + lifetimes.authorization_code,
-            used_at: None,
-        })
+        .insert_grant_with_code(&grant, &auth_code)
         .await?;
     Ok(code)
 }

@@ -12,7 +12,8 @@ use idgate_core::store::Store;
 use idgate_core::store::StoreError;
 use idgate_oidc::keystore::{self, KeyStoreError};
 use idgate_oidc::{KeyRing, Lifetimes, SigningAlg};
-use tokio::sync::{RwLock, Semaphore};
+use std::sync::RwLock;
+use tokio::sync::Semaphore;
 
 use crate::pages::Brand;
 
@@ -63,6 +64,9 @@ pub struct OidcState {
     pub argon2: Argon2Params,
     dummy_hash: String,
     hashing: Semaphore,
+    /// A std lock, not tokio's: it is never held across an await, and tokio's read guard
+    /// takes a mutex on every release, which the two cores fought over on each JWKS
+    /// answer and each signature.
     ring: RwLock<(Arc<KeyRing>, Instant)>,
     store: Arc<dyn Store>,
     keys: Arc<Keys>,
@@ -125,7 +129,8 @@ impl OidcState {
     /// The current key ring, reloaded from the store when stale.
     pub async fn ring(&self) -> Result<Arc<KeyRing>, KeyStoreError> {
         {
-            let r = self.ring.read().await;
+            // A poisoned lock still holds a whole ring (writes replace it in one move).
+            let r = self.ring.read().unwrap_or_else(|e| e.into_inner());
             if r.1.elapsed() < RING_TTL {
                 return Ok(r.0.clone());
             }
@@ -137,7 +142,7 @@ impl OidcState {
     pub async fn reload(&self) -> Result<Arc<KeyRing>, KeyStoreError> {
         let ring =
             Arc::new(keystore::load(self.store.as_ref(), &self.keys, self.clock.now()).await?);
-        *self.ring.write().await = (ring.clone(), Instant::now());
+        *self.ring.write().unwrap_or_else(|e| e.into_inner()) = (ring.clone(), Instant::now());
         Ok(ring)
     }
 

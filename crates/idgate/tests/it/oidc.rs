@@ -236,11 +236,26 @@ pub async fn sign_in_password_code(
     );
     let text = s.last_text_to(mobile).await.expect("a code was sent");
     let code = code_in(&text, 6);
-    b.post(
-        &s.url("/login/code"),
-        &[("csrf", &code_page.csrf()), ("code", &code)],
-    )
-    .await
+    let before_code = b.cookie.clone();
+    let done = b
+        .post(
+            &s.url("/login/code"),
+            &[("csrf", &code_page.csrf()), ("code", &code)],
+        )
+        .await;
+    assert_ne!(
+        b.cookie, before_code,
+        "the session id rotates after the code"
+    );
+    // The cookie from before the code names nothing any more.
+    let mut stale = Browser::new();
+    stale.cookie = before_code;
+    let page = stale.get(&s.url("/login")).await;
+    assert_ne!(
+        page.status, 200,
+        "a pre-code cookie still opens the journey"
+    );
+    done
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
