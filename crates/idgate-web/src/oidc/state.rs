@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use idgate_core::clock::SharedClock;
 use idgate_core::crypto::Keys;
-use idgate_core::password::{Argon2Params, PasswordError, dummy_hash, verify_password};
+use idgate_core::password::{
+    Argon2Params, HashMemory, PasswordError, dummy_hash, verify_password_in,
+};
 use idgate_core::store::Store;
 use idgate_core::store::StoreError;
 use idgate_oidc::keystore::{self, KeyStoreError};
@@ -64,6 +66,9 @@ pub struct OidcState {
     pub argon2: Argon2Params,
     dummy_hash: String,
     hashing: Semaphore,
+    /// Argon2 working memory, one per hash that may run at once (`hashing`'s permits),
+    /// reused instead of allocated per verification.
+    hash_memory: std::sync::Mutex<Vec<HashMemory>>,
     /// A std lock, not tokio's: it is never held across an await, and tokio's read guard
     /// takes a mutex on every release, which the two cores fought over on each JWKS
     /// answer and each signature.
@@ -105,6 +110,7 @@ impl OidcState {
             argon2: params,
             dummy_hash: dummy,
             hashing: Semaphore::new(permits),
+            hash_memory: std::sync::Mutex::new(Vec::new()),
             ring: RwLock::new((Arc::new(ring), Instant::now())),
             store,
             keys,
@@ -156,9 +162,27 @@ impl OidcState {
         let known = hash.is_some();
         let hash = hash.unwrap_or(&self.dummy_hash).to_string();
         let password = zeroize::Zeroizing::new(password.to_string());
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .unwrap_or(false);
-        ok && known
+        // Holding a permit, at most `permits` buffers are ever out (or kept) at once.
+        let mut memory = self
+            .hash_memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default();
+        let done = tokio::task::spawn_blocking(move || {
+            let ok = verify_password_in(&password, &hash, &mut memory);
+            (ok, memory)
+        })
+        .await;
+        match done {
+            Ok((ok, memory)) => {
+                self.hash_memory
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(memory);
+                ok && known
+            }
+            Err(_) => false,
+        }
     }
 }
