@@ -82,6 +82,56 @@ pub fn amr(factors: &[Factor]) -> Vec<String> {
     out
 }
 
+/// Completed end-user sign-ins (the session signed in, the application about to get its
+/// code), by the factors that counted.
+pub const SIGNINS_TOTAL: &str = "idgate_signins_total";
+
+/// Every value of `factors` on [`SIGNINS_TOTAL`]: the proven factors in a fixed order
+/// (`password`, `sms`, `whatsapp`) joined by `+`, so there are at most seven series.
+const FACTOR_LABELS: [&str; 7] = [
+    "password",
+    "sms",
+    "whatsapp",
+    "password+sms",
+    "password+whatsapp",
+    "sms+whatsapp",
+    "password+sms+whatsapp",
+];
+
+/// The `factors` label of a sign-in that proved `factors`.
+pub fn factors_label(factors: &[Factor]) -> &'static str {
+    let has = |f| factors.contains(&f);
+    let bits = usize::from(has(Factor::Password))
+        | usize::from(has(Factor::SmsOtp)) << 1
+        | usize::from(has(Factor::WhatsappOtp)) << 2;
+    match bits {
+        0b001 => FACTOR_LABELS[0],
+        0b010 => FACTOR_LABELS[1],
+        0b100 => FACTOR_LABELS[2],
+        0b011 => FACTOR_LABELS[3],
+        0b101 => FACTOR_LABELS[4],
+        0b110 => FACTOR_LABELS[5],
+        0b111 => FACTOR_LABELS[6],
+        _ => "none",
+    }
+}
+
+/// Counts a completed sign-in.
+pub fn count_signin(factors: &[Factor]) {
+    metrics::counter!(SIGNINS_TOTAL, "factors" => factors_label(factors)).increment(1);
+}
+
+/// Describes the sign-in counter and creates its series at 0 (see `limits::describe_metrics`).
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        SIGNINS_TOTAL,
+        "Completed end-user sign-ins, by the factors proven (password, sms, whatsapp joined by +)."
+    );
+    for label in FACTOR_LABELS {
+        metrics::counter!(SIGNINS_TOTAL, "factors" => label).increment(0);
+    }
+}
+
 /// The `acr` idgate reports: multi-factor or single-factor.
 pub const ACR_MFA: &str = "urn:idgate:acr:mfa";
 pub const ACR_1FA: &str = "urn:idgate:acr:1fa";
@@ -275,6 +325,32 @@ impl Journey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_labels_ignore_order_and_repeats() {
+        use Factor::*;
+        assert_eq!(factors_label(&[Password, SmsOtp]), "password+sms");
+        assert_eq!(factors_label(&[SmsOtp, Password, SmsOtp]), "password+sms");
+        assert_eq!(factors_label(&[WhatsappOtp, Password]), "password+whatsapp");
+        assert_eq!(factors_label(&[SmsOtp]), "sms");
+        assert_eq!(
+            factors_label(&[WhatsappOtp, SmsOtp, Password]),
+            "password+sms+whatsapp"
+        );
+        assert_eq!(factors_label(&[]), "none");
+        // Every label a sign-in can produce is one created at start.
+        for f in [
+            vec![Password],
+            vec![SmsOtp],
+            vec![WhatsappOtp],
+            vec![Password, SmsOtp],
+            vec![Password, WhatsappOtp],
+            vec![SmsOtp, WhatsappOtp],
+            vec![Password, SmsOtp, WhatsappOtp],
+        ] {
+            assert!(FACTOR_LABELS.contains(&factors_label(&f)), "{f:?}");
+        }
+    }
 
     fn flow(first: FirstFactor, second: Vec<SecondFactor>, mm: MissingMobile) -> LoginFlow {
         LoginFlow {

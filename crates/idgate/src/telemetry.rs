@@ -16,6 +16,7 @@ pub fn describe() {
         "HTTP request latency, by method and route template."
     );
     idgate_core::limits::describe_metrics();
+    idgate_core::login::describe_metrics();
     idgate_notify::dispatcher::describe_metrics();
 }
 

@@ -197,6 +197,7 @@ async fn finish(mut ctx: Ctx) -> Response {
         return r;
     }
     tracing::info!(client_id = %ctx.app.client_id, amr = ?idgate_core::login::amr(&ctx.loaded.session.factors), "sign-in complete");
+    idgate_core::login::count_signin(&ctx.loaded.session.factors);
     let r = issue::complete(&ctx.state, &ctx.app, &request, &ctx.loaded.session, &user).await;
     ctx.finish(r)
 }

@@ -62,6 +62,7 @@ async fn idgate_counters_exist_before_their_first_event() {
         "idgate_send_budget_tripped_total",
         "idgate_account_lockouts_total",
         "idgate_codes_sent_total",
+        "idgate_signins_total",
     ] {
         assert!(
             metrics.contains(&format!("# HELP {name} ")),
@@ -75,6 +76,8 @@ async fn idgate_counters_exist_before_their_first_event() {
         r#"idgate_prefix_blocks_total{channel="sms"}"#,
         "idgate_account_lockouts_total ",
         r#"idgate_codes_sent_total{channel="sms",provider="d7-sms",outcome="sent"}"#,
+        r#"idgate_signins_total{factors="password+sms"} 0"#,
+        r#"idgate_signins_total{factors="sms"} 0"#,
     ] {
         assert!(metrics.contains(series), "{series}: {metrics}");
     }

@@ -326,6 +326,19 @@ async fn oidc_rp_password_then_sms_code() {
         .collect();
     assert_eq!(amr, ["pwd", "sms", "mfa"]);
     assert!(claims.auth_time().is_some());
+    let metrics = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"idgate_signins_total{factors="password+sms"} 1"#),
+        "{metrics}"
+    );
     assert_eq!(
         claims.preferred_username().map(|u| u.as_str()),
         Some("alice")
