@@ -497,7 +497,9 @@ pub async fn save_template(
     let Some(ch) = Channel::parse(&channel) else {
         return see_other("/console/otp");
     };
-    let text = raw(&form, "text");
+    // Browsers send a textarea's line breaks as CRLF; a message carries plain LF (one
+    // character, not two, in the segment count and on the handset).
+    let text = raw(&form, "text").replace("\r\n", "\n");
     let locale = locale_of(&raw(&form, "locale"));
     let parsed = match &locale {
         Ok(_) => MessageTemplate::parse(&text).map_err(|e| e.to_string()),

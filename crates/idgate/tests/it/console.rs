@@ -463,13 +463,26 @@ async fn console_admin_signs_in_configures_and_creates() {
                 ("csrf", &csrf),
                 (
                     "text",
-                    "{{confirmation-code}} is your {{application-name}} code",
+                    "{{confirmation-code}} is your\r\n{{application-name}} code",
                 ),
             ],
         )
         .await;
     assert_eq!(p.status, 200);
     assert!(p.body.contains("is your"));
+    // A browser's CRLF line break is stored as the LF a message carries.
+    let stored = s
+        .state()
+        .store
+        .get_setting("template.sms.en")
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        Some(serde_json::json!(
+            "{{confirmation-code}} is your\n{{application-name}} code"
+        ))
+    );
 
     // Create an application: the secret is shown once, with the integration snippet.
     let p = b
