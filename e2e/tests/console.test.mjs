@@ -185,9 +185,15 @@ test('issue 6: an admin configures the guide\'s Custom provider, tests it, creat
     await page.getByLabel('Message id (JSON pointer, optional)').fill('/request_id');
     assert.equal(await page.getByLabel('Enabled').isChecked(), true);
     await shot(page, 'console-journey-03-sms-custom-filled');
-    await page.getByRole('button', { name: 'Save provider', exact: true }).click();
-    await page.waitForURL((u) => u.searchParams.get('saved') === '1');
-    await page.getByText('Saved.', { exact: true }).waitFor();
+    await Promise.all([
+      page.waitForNavigation(),
+      page.getByRole('button', { name: 'Save provider', exact: true }).click(),
+    ]);
+    // A new Custom provider: its delivery-report URL is shown once (it holds a secret).
+    const notice = page.getByText(/^Saved\. If your gateway can post D7-style delivery reports/);
+    await notice.waitFor();
+    assert.match(await notice.textContent(), new RegExp(`${server.base}/hooks/d7/[^/ ]+/[^ ]+`),
+      'the notice holds the report URL');
 
     // Saved as typed: the template round-trips unchanged, the header is write-only.
     assert.equal(await page.getByLabel('Payload Template').inputValue(), GUIDE_SMS_TEMPLATE, 'the stored template is the guide\'s, verbatim');

@@ -152,7 +152,13 @@ pub fn view(state: &AppState, p: &ProviderRecord) -> Value {
     v
 }
 
-fn report_url(state: &AppState, p: &ProviderRecord, secrets: &ProviderSecrets) -> Option<String> {
+/// The delivery-report URL of a provider (it holds the webhook secret: shown only when
+/// the provider is created).
+pub fn report_url(
+    state: &AppState,
+    p: &ProviderRecord,
+    secrets: &ProviderSecrets,
+) -> Option<String> {
     let hook = match p.kind {
         ProviderKind::Twilio => "twilio",
         ProviderKind::D7Sms | ProviderKind::D7Whatsapp | ProviderKind::Custom => "d7",

@@ -12,7 +12,7 @@ use idgate_core::provider_config::{ProviderKind, ProviderRecord};
 use serde_json::{Map, Value, json};
 
 use crate::api::providers::{
-    ProviderBody, SecretInput, create_provider, delete_provider, update_provider, view,
+    ProviderBody, SecretInput, create_provider, delete_provider, report_url, update_provider, view,
 };
 use crate::console::views::{Cell, Field, Form as FormView, Panel, Table, html};
 use crate::console::{checked, field_error, guard, guard_post, page, raw, see_other, val};
@@ -522,14 +522,44 @@ pub async fn save(
         Ok(body) => match &existing {
             Some(p) => update_provider(&state, &admin, p.clone(), body)
                 .await
-                .map(|p| p.id),
+                .map(|p| (p.id, None)),
             None => create_provider(&state, &admin, channel, body)
                 .await
-                .map(|(p, _)| p.id),
+                .map(|(p, secrets)| {
+                    // A custom gateway must be told where to post delivery reports (D7
+                    // and Twilio providers pass it with every message themselves).
+                    let url = (kind == ProviderKind::Custom)
+                        .then(|| report_url(&state, &p, &secrets))
+                        .flatten();
+                    (p.id, url)
+                }),
         },
     };
     match result {
-        Ok(id) => see_other(&format!(
+        Ok((id, Some(url))) => {
+            render(
+                &state,
+                &s,
+                channel,
+                tab,
+                Some(&id),
+                StatusCode::OK,
+                Ctx {
+                    notice: Some((
+                        "info",
+                        format!(
+                            "Saved. If your gateway can post D7-style delivery reports, give it \
+                             this URL: {url} — shown only now, as it holds the webhook secret."
+                        ),
+                    )),
+                    form: None,
+                    test: None,
+                    test_form: None,
+                },
+            )
+            .await
+        }
+        Ok((id, None)) => see_other(&format!(
             "/console/channels/{}?tab={tab}&edit={id}&saved=1",
             channel.as_str()
         )),

@@ -333,9 +333,23 @@ async fn console_admin_signs_in_configures_and_creates() {
             ],
         )
         .await;
-    assert_eq!(p.status, 303, "{}", p.body);
-    let p = b.follow(p).await;
+    // A new Custom provider: the page shows, once, where its gateway posts delivery reports.
+    assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.body.contains("Saved.") && p.body.contains("d7-guide"));
+    let providers = s.state().store.list_providers(None).await.unwrap();
+    let hook = format!("{}/hooks/d7/{}/", s.base, providers[0].id);
+    assert!(
+        p.body.contains(&hook),
+        "the report URL is shown: {}",
+        p.body
+    );
+    let p = b
+        .get(&format!(
+            "/console/channels/sms?tab=custom&edit={}",
+            providers[0].id
+        ))
+        .await;
+    assert!(!p.body.contains(&hook), "the report URL is shown only once");
     assert!(
         p.body.contains("set — replace?"),
         "the headers secret shows as set"
