@@ -1,6 +1,40 @@
 //! `AuthStore`, written once and instantiated per pool type (see `store_impl.rs`). The
 //! SQL is in `auth_sql.rs`, the row conversions in `auth_rows.rs`.
 
+/// Appends a grant's values, in `INSERT_GRANT`'s column order, to a query (`$factors`
+/// is the grant's factors already as JSON).
+macro_rules! bind_grant {
+    ($query:expr, $g:expr, $factors:expr) => {
+        $query
+            .bind(&$g.id)
+            .bind(&$g.client_id)
+            .bind($g.user_id.as_deref())
+            .bind($g.session_id.as_deref())
+            .bind(&$g.scope)
+            .bind($factors)
+            .bind($g.auth_time)
+            .bind($g.nonce.as_deref())
+            .bind($g.created_at)
+            .bind($g.expires_at)
+            .bind($g.revoked_at)
+    };
+}
+
+/// Appends an authorization code's values, in `INSERT_AUTH_CODE`'s column order.
+macro_rules! bind_auth_code {
+    ($query:expr, $c:expr) => {
+        $query
+            .bind(&$c.code_hash)
+            .bind(&$c.grant_id)
+            .bind(&$c.client_id)
+            .bind(&$c.redirect_uri)
+            .bind($c.code_challenge.as_deref())
+            .bind($c.created_at)
+            .bind($c.expires_at)
+            .bind($c.used_at)
+    };
+}
+
 macro_rules! impl_auth_store {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -139,21 +173,15 @@ macro_rules! impl_auth_store {
                 &self,
                 g: &idgate_core::grant::Grant,
             ) -> idgate_core::store::StoreResult<()> {
-                sqlx::query($crate::auth_sql::INSERT_GRANT)
-                    .bind(&g.id)
-                    .bind(&g.client_id)
-                    .bind(g.user_id.as_deref())
-                    .bind(g.session_id.as_deref())
-                    .bind(&g.scope)
-                    .bind($crate::auth_rows::factors_json(&g.factors)?)
-                    .bind(g.auth_time)
-                    .bind(g.nonce.as_deref())
-                    .bind(g.created_at)
-                    .bind(g.expires_at)
-                    .bind(g.revoked_at)
-                    .execute(&self.writer)
-                    .await
-                    .map_err(|e| $crate::error::write("insert grant", e, || "grant".into()))?;
+                let factors = $crate::auth_rows::factors_json(&g.factors)?;
+                $crate::auth_impl::bind_grant!(
+                    sqlx::query($crate::auth_sql::INSERT_GRANT),
+                    g,
+                    &factors
+                )
+                .execute(&self.writer)
+                .await
+                .map_err(|e| $crate::error::write("insert grant", e, || "grant".into()))?;
                 Ok(())
             }
 
@@ -202,22 +230,17 @@ macro_rules! impl_auth_store {
                 &self,
                 c: &idgate_core::grant::AuthCode,
             ) -> idgate_core::store::StoreResult<()> {
-                sqlx::query($crate::auth_sql::INSERT_AUTH_CODE)
-                    .bind(&c.code_hash)
-                    .bind(&c.grant_id)
-                    .bind(&c.client_id)
-                    .bind(&c.redirect_uri)
-                    .bind(c.code_challenge.as_deref())
-                    .bind(c.created_at)
-                    .bind(c.expires_at)
-                    .bind(c.used_at)
-                    .execute(&self.writer)
-                    .await
-                    .map_err(|e| {
-                        $crate::error::write("insert authorization code", e, || {
-                            "authorization code".into()
-                        })
-                    })?;
+                $crate::auth_impl::bind_auth_code!(
+                    sqlx::query($crate::auth_sql::INSERT_AUTH_CODE),
+                    c
+                )
+                .execute(&self.writer)
+                .await
+                .map_err(|e| {
+                    $crate::error::write("insert authorization code", e, || {
+                        "authorization code".into()
+                    })
+                })?;
                 Ok(())
             }
 
@@ -230,26 +253,12 @@ macro_rules! impl_auth_store {
                 let factors = $crate::auth_rows::factors_json(&g.factors)?;
                 if idgate_core::store::Store::backend(self) == "sqlite" {
                     let mut conn = self.writer.acquire().await.map_err(fail)?;
-                    let done = sqlx::query($crate::auth_sql::INSERT_GRANT_WITH_CODE_SQLITE)
-                        .bind(&g.id)
-                        .bind(&g.client_id)
-                        .bind(g.user_id.as_deref())
-                        .bind(g.session_id.as_deref())
-                        .bind(&g.scope)
-                        .bind(&factors)
-                        .bind(g.auth_time)
-                        .bind(g.nonce.as_deref())
-                        .bind(g.created_at)
-                        .bind(g.expires_at)
-                        .bind(g.revoked_at)
-                        .bind(&c.code_hash)
-                        .bind(&c.grant_id)
-                        .bind(&c.client_id)
-                        .bind(&c.redirect_uri)
-                        .bind(c.code_challenge.as_deref())
-                        .bind(c.created_at)
-                        .bind(c.expires_at)
-                        .bind(c.used_at)
+                    let batch = $crate::auth_impl::bind_grant!(
+                        sqlx::query($crate::auth_sql::INSERT_GRANT_WITH_CODE_SQLITE),
+                        g,
+                        &factors
+                    );
+                    let done = $crate::auth_impl::bind_auth_code!(batch, c)
                         .execute(&mut *conn)
                         .await;
                     if let Err(e) = done {
@@ -261,33 +270,21 @@ macro_rules! impl_auth_store {
                     return Ok(());
                 }
                 let mut tx = self.writer.begin().await.map_err(fail)?;
-                sqlx::query($crate::auth_sql::INSERT_GRANT)
-                    .bind(&g.id)
-                    .bind(&g.client_id)
-                    .bind(g.user_id.as_deref())
-                    .bind(g.session_id.as_deref())
-                    .bind(&g.scope)
-                    .bind(&factors)
-                    .bind(g.auth_time)
-                    .bind(g.nonce.as_deref())
-                    .bind(g.created_at)
-                    .bind(g.expires_at)
-                    .bind(g.revoked_at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(fail)?;
-                sqlx::query($crate::auth_sql::INSERT_AUTH_CODE)
-                    .bind(&c.code_hash)
-                    .bind(&c.grant_id)
-                    .bind(&c.client_id)
-                    .bind(&c.redirect_uri)
-                    .bind(c.code_challenge.as_deref())
-                    .bind(c.created_at)
-                    .bind(c.expires_at)
-                    .bind(c.used_at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(fail)?;
+                $crate::auth_impl::bind_grant!(
+                    sqlx::query($crate::auth_sql::INSERT_GRANT),
+                    g,
+                    &factors
+                )
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+                $crate::auth_impl::bind_auth_code!(
+                    sqlx::query($crate::auth_sql::INSERT_AUTH_CODE),
+                    c
+                )
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
                 tx.commit().await.map_err(fail)
             }
 
@@ -640,4 +637,4 @@ macro_rules! impl_auth_store {
     };
 }
 
-pub(crate) use impl_auth_store;
+pub(crate) use {bind_auth_code, bind_grant, impl_auth_store};

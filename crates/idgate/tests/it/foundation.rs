@@ -17,15 +17,7 @@ async fn probes_answer_and_metrics_count_requests() {
     };
     assert_eq!(ready["database"], backend);
 
-    let metrics = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains("http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"}"),
         "{metrics}"
@@ -45,15 +37,7 @@ async fn idgate_counters_exist_before_their_first_event() {
     // (The HTTP metrics exist once a request has been answered.)
     let r = s.http.get(s.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let metrics = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     for name in [
         "http_requests_total",
         "http_request_duration_seconds",

@@ -121,6 +121,18 @@ impl TestServer {
         format!("{}{}", self.base, path)
     }
 
+    /// The Prometheus text `/metrics` serves now.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub fn state(&self) -> &idgate_web::AppState {
         &self.running.as_ref().expect("running").state
     }

@@ -223,15 +223,7 @@ async fn a_burst_to_one_prefix_trips_the_velocity_guard_and_other_prefixes_still
         .collect();
     assert_eq!(blocked.len(), 1, "one audit event per block");
     assert_eq!(blocked[0].target.as_deref(), Some("sms:+1415555"));
-    let metrics = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(metrics.contains("idgate_prefix_blocks_total"), "{metrics}");
     // After the block and the window, the prefix works again.
     s.clock.advance(3601);

@@ -326,15 +326,7 @@ async fn oidc_rp_password_then_sms_code() {
         .collect();
     assert_eq!(amr, ["pwd", "sms", "mfa"]);
     assert!(claims.auth_time().is_some());
-    let metrics = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains(r#"idgate_signins_total{factors="password+sms"} 1"#),
         "{metrics}"

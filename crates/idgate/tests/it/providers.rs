@@ -187,15 +187,7 @@ async fn providers_seed_sms_template_verbatim_reaches_d7_and_the_code_works() {
 
 /// The value of one series in a /metrics text (0 when it is absent).
 async fn metric(s: &TestServer, series: &str) -> f64 {
-    let text = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.metrics().await;
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .map_or(0.0, |v| v.trim().parse().unwrap())
