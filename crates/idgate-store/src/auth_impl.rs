@@ -35,6 +35,52 @@ macro_rules! bind_auth_code {
     };
 }
 
+/// Appends a new session's values, in `INSERT_SESSION`'s column order (`$factors` and
+/// `$journey` already as JSON).
+macro_rules! bind_new_session {
+    ($query:expr, $s:expr, $factors:expr, $journey:expr) => {
+        $query
+            .bind(&$s.id)
+            .bind(&$s.secret_hash)
+            .bind(&$s.csrf)
+            .bind($s.user_id.as_deref())
+            .bind($factors)
+            .bind($s.auth_time)
+            .bind($journey)
+            .bind($s.created_at)
+            .bind($s.updated_at)
+            .bind($s.expires_at)
+    };
+}
+
+/// Appends a session's changeable values, `$1…$8` of `UPDATE_SESSION` and
+/// `ROTATE_SESSION`.
+macro_rules! bind_session_update {
+    ($query:expr, $s:expr, $factors:expr, $journey:expr) => {
+        $query
+            .bind(&$s.id)
+            .bind(&$s.csrf)
+            .bind($s.user_id.as_deref())
+            .bind($factors)
+            .bind($s.auth_time)
+            .bind($journey)
+            .bind($s.updated_at)
+            .bind($s.expires_at)
+    };
+}
+
+/// Appends a refresh token's values, in `INSERT_REFRESH_TOKEN`'s column order.
+macro_rules! bind_refresh_token {
+    ($query:expr, $t:expr) => {
+        $query
+            .bind(&$t.token_hash)
+            .bind(&$t.grant_id)
+            .bind($t.created_at)
+            .bind($t.expires_at)
+            .bind($t.used_at)
+    };
+}
+
 macro_rules! impl_auth_store {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -45,20 +91,29 @@ macro_rules! impl_auth_store {
                 &self,
                 s: &idgate_core::session::Session,
             ) -> idgate_core::store::StoreResult<()> {
-                sqlx::query($crate::auth_sql::INSERT_SESSION)
-                    .bind(&s.id)
-                    .bind(&s.secret_hash)
-                    .bind(&s.csrf)
-                    .bind(s.user_id.as_deref())
-                    .bind($crate::auth_rows::factors_json(&s.factors)?)
-                    .bind(s.auth_time)
-                    .bind($crate::auth_rows::journey_json(s.journey.as_ref())?)
-                    .bind(s.created_at)
-                    .bind(s.updated_at)
-                    .bind(s.expires_at)
-                    .execute(&self.writer)
-                    .await
-                    .map_err(|e| $crate::error::write("insert session", e, || "session".into()))?;
+                let factors = $crate::auth_rows::factors_json(&s.factors)?;
+                let journey = $crate::auth_rows::journey_json(s.journey.as_ref())?;
+                if let Some(direct) = self.direct() {
+                    let q = $crate::auth_impl::bind_new_session!(
+                        $crate::sqlite_direct::query($crate::auth_sql::INSERT_SESSION),
+                        s,
+                        &factors,
+                        journey.as_deref()
+                    );
+                    direct.write(move |c| q.execute(c)).await.map_err(|e| {
+                        $crate::sqlite_direct::write("insert session", e, || "session".into())
+                    })?;
+                    return Ok(());
+                }
+                $crate::auth_impl::bind_new_session!(
+                    sqlx::query($crate::auth_sql::INSERT_SESSION),
+                    s,
+                    &factors,
+                    journey.as_deref()
+                )
+                .execute(&self.writer)
+                .await
+                .map_err(|e| $crate::error::write("insert session", e, || "session".into()))?;
                 Ok(())
             }
 
@@ -67,6 +122,16 @@ macro_rules! impl_auth_store {
                 secret_hash: &str,
                 now: idgate_core::UnixTime,
             ) -> idgate_core::store::StoreResult<Option<idgate_core::session::Session>> {
+                if let Some(direct) = self.direct() {
+                    let q = $crate::sqlite_direct::query($crate::auth_sql::FIND_SESSION)
+                        .bind(secret_hash)
+                        .bind(now);
+                    return direct.read_row(
+                        "find session",
+                        &q,
+                        $crate::auth_rows::SessionRow::from_direct,
+                    );
+                }
                 sqlx::query_as::<_, $crate::auth_rows::SessionRow>($crate::auth_sql::FIND_SESSION)
                     .bind(secret_hash)
                     .bind(now)
@@ -81,19 +146,31 @@ macro_rules! impl_auth_store {
                 &self,
                 s: &idgate_core::session::Session,
             ) -> idgate_core::store::StoreResult<bool> {
-                sqlx::query($crate::auth_sql::UPDATE_SESSION)
-                    .bind(&s.id)
-                    .bind(&s.csrf)
-                    .bind(s.user_id.as_deref())
-                    .bind($crate::auth_rows::factors_json(&s.factors)?)
-                    .bind(s.auth_time)
-                    .bind($crate::auth_rows::journey_json(s.journey.as_ref())?)
-                    .bind(s.updated_at)
-                    .bind(s.expires_at)
-                    .execute(&self.writer)
-                    .await
-                    .map(|d| d.rows_affected() > 0)
-                    .map_err(|e| $crate::error::backend("update session", e))
+                let factors = $crate::auth_rows::factors_json(&s.factors)?;
+                let journey = $crate::auth_rows::journey_json(s.journey.as_ref())?;
+                if let Some(direct) = self.direct() {
+                    let q = $crate::auth_impl::bind_session_update!(
+                        $crate::sqlite_direct::query($crate::auth_sql::UPDATE_SESSION),
+                        s,
+                        &factors,
+                        journey.as_deref()
+                    );
+                    return direct
+                        .write(move |c| q.execute(c))
+                        .await
+                        .map(|n| n > 0)
+                        .map_err(|e| $crate::sqlite_direct::backend("update session", e));
+                }
+                $crate::auth_impl::bind_session_update!(
+                    sqlx::query($crate::auth_sql::UPDATE_SESSION),
+                    s,
+                    &factors,
+                    journey.as_deref()
+                )
+                .execute(&self.writer)
+                .await
+                .map(|d| d.rows_affected() > 0)
+                .map_err(|e| $crate::error::backend("update session", e))
             }
 
             async fn rotate_session(
@@ -101,21 +178,35 @@ macro_rules! impl_auth_store {
                 s: &idgate_core::session::Session,
                 old_hash: &str,
             ) -> idgate_core::store::StoreResult<bool> {
-                sqlx::query($crate::auth_sql::ROTATE_SESSION)
-                    .bind(&s.id)
-                    .bind(&s.csrf)
-                    .bind(s.user_id.as_deref())
-                    .bind($crate::auth_rows::factors_json(&s.factors)?)
-                    .bind(s.auth_time)
-                    .bind($crate::auth_rows::journey_json(s.journey.as_ref())?)
-                    .bind(s.updated_at)
-                    .bind(s.expires_at)
+                let factors = $crate::auth_rows::factors_json(&s.factors)?;
+                let journey = $crate::auth_rows::journey_json(s.journey.as_ref())?;
+                if let Some(direct) = self.direct() {
+                    let q = $crate::auth_impl::bind_session_update!(
+                        $crate::sqlite_direct::query($crate::auth_sql::ROTATE_SESSION),
+                        s,
+                        &factors,
+                        journey.as_deref()
+                    )
                     .bind(old_hash)
-                    .bind(&s.secret_hash)
-                    .execute(&self.writer)
-                    .await
-                    .map(|d| d.rows_affected() > 0)
-                    .map_err(|e| $crate::error::backend("rotate session secret", e))
+                    .bind(&s.secret_hash);
+                    return direct
+                        .write(move |c| q.execute(c))
+                        .await
+                        .map(|n| n > 0)
+                        .map_err(|e| $crate::sqlite_direct::backend("rotate session secret", e));
+                }
+                $crate::auth_impl::bind_session_update!(
+                    sqlx::query($crate::auth_sql::ROTATE_SESSION),
+                    s,
+                    &factors,
+                    journey.as_deref()
+                )
+                .bind(old_hash)
+                .bind(&s.secret_hash)
+                .execute(&self.writer)
+                .await
+                .map(|d| d.rows_affected() > 0)
+                .map_err(|e| $crate::error::backend("rotate session secret", e))
             }
 
             async fn delete_session(&self, id: &str) -> idgate_core::store::StoreResult<bool> {
@@ -189,6 +280,14 @@ macro_rules! impl_auth_store {
                 &self,
                 id: &str,
             ) -> idgate_core::store::StoreResult<Option<idgate_core::grant::Grant>> {
+                if let Some(direct) = self.direct() {
+                    let q = $crate::sqlite_direct::query($crate::auth_sql::GET_GRANT).bind(id);
+                    return direct.read_row(
+                        "get grant",
+                        &q,
+                        $crate::auth_rows::GrantRow::from_direct,
+                    );
+                }
                 sqlx::query_as::<_, $crate::auth_rows::GrantRow>($crate::auth_sql::GET_GRANT)
                     .bind(id)
                     .fetch_optional(&self.pool)
@@ -251,23 +350,28 @@ macro_rules! impl_auth_store {
             ) -> idgate_core::store::StoreResult<()> {
                 let fail = |e| $crate::error::write("insert grant and code", e, || "grant".into());
                 let factors = $crate::auth_rows::factors_json(&g.factors)?;
-                if idgate_core::store::Store::backend(self) == "sqlite" {
-                    let mut conn = self.writer.acquire().await.map_err(fail)?;
-                    let batch = $crate::auth_impl::bind_grant!(
-                        sqlx::query($crate::auth_sql::INSERT_GRANT_WITH_CODE_SQLITE),
+                if let Some(direct) = self.direct() {
+                    let grant = $crate::auth_impl::bind_grant!(
+                        $crate::sqlite_direct::query($crate::auth_sql::INSERT_GRANT),
                         g,
                         &factors
                     );
-                    let done = $crate::auth_impl::bind_auth_code!(batch, c)
-                        .execute(&mut *conn)
-                        .await;
-                    if let Err(e) = done {
-                        // The batch stopped part-way: end its transaction here, or the
-                        // connection would be handed on inside it.
-                        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                        return Err(fail(e));
-                    }
-                    return Ok(());
+                    let code = $crate::auth_impl::bind_auth_code!(
+                        $crate::sqlite_direct::query($crate::auth_sql::INSERT_AUTH_CODE),
+                        c
+                    );
+                    return direct
+                        .write(move |c| {
+                            grant.execute(c)?;
+                            code.execute(c)
+                        })
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| {
+                            $crate::sqlite_direct::write("insert grant and code", e, || {
+                                "grant".into()
+                            })
+                        });
                 }
                 let mut tx = self.writer.begin().await.map_err(fail)?;
                 $crate::auth_impl::bind_grant!(
@@ -294,6 +398,38 @@ macro_rules! impl_auth_store {
                 now: idgate_core::UnixTime,
             ) -> idgate_core::store::StoreResult<idgate_core::grant::CodeRedemption> {
                 use idgate_core::grant::CodeRedemption;
+                if let Some(direct) = self.direct() {
+                    // The same three steps as below, in one visit to the writer.
+                    let redeem = $crate::sqlite_direct::query($crate::auth_sql::REDEEM_AUTH_CODE)
+                        .bind(code_hash)
+                        .bind(now);
+                    let seen = $crate::sqlite_direct::query($crate::auth_sql::GET_AUTH_CODE)
+                        .bind(code_hash);
+                    return direct
+                        .write(move |c| {
+                            let decode = $crate::auth_rows::AuthCodeRow::from_direct;
+                            if let Some(row) = redeem.fetch_optional(c, decode)? {
+                                return Ok(CodeRedemption::Redeemed(row.into()));
+                            }
+                            match seen
+                                .fetch_optional(c, decode)?
+                                .map(idgate_core::grant::AuthCode::from)
+                            {
+                                Some(code) if code.used_at.is_some() => {
+                                    $crate::sqlite_direct::query($crate::auth_sql::REVOKE_GRANT)
+                                        .bind(&code.grant_id)
+                                        .bind(now)
+                                        .execute(c)?;
+                                    Ok(CodeRedemption::Reused(code))
+                                }
+                                _ => Ok(CodeRedemption::Invalid),
+                            }
+                        })
+                        .await
+                        .map_err(|e| {
+                            $crate::sqlite_direct::backend("redeem authorization code", e)
+                        });
+                }
                 let won = sqlx::query_as::<_, $crate::auth_rows::AuthCodeRow>(
                     $crate::auth_sql::REDEEM_AUTH_CODE,
                 )
@@ -332,17 +468,27 @@ macro_rules! impl_auth_store {
                 &self,
                 t: &idgate_core::grant::RefreshToken,
             ) -> idgate_core::store::StoreResult<()> {
-                sqlx::query($crate::auth_sql::INSERT_REFRESH_TOKEN)
-                    .bind(&t.token_hash)
-                    .bind(&t.grant_id)
-                    .bind(t.created_at)
-                    .bind(t.expires_at)
-                    .bind(t.used_at)
-                    .execute(&self.writer)
-                    .await
-                    .map_err(|e| {
-                        $crate::error::write("insert refresh token", e, || "refresh token".into())
+                if let Some(direct) = self.direct() {
+                    let q = $crate::auth_impl::bind_refresh_token!(
+                        $crate::sqlite_direct::query($crate::auth_sql::INSERT_REFRESH_TOKEN),
+                        t
+                    );
+                    direct.write(move |c| q.execute(c)).await.map_err(|e| {
+                        $crate::sqlite_direct::write("insert refresh token", e, || {
+                            "refresh token".into()
+                        })
                     })?;
+                    return Ok(());
+                }
+                $crate::auth_impl::bind_refresh_token!(
+                    sqlx::query($crate::auth_sql::INSERT_REFRESH_TOKEN),
+                    t
+                )
+                .execute(&self.writer)
+                .await
+                .map_err(|e| {
+                    $crate::error::write("insert refresh token", e, || "refresh token".into())
+                })?;
                 Ok(())
             }
 
@@ -637,4 +783,7 @@ macro_rules! impl_auth_store {
     };
 }
 
-pub(crate) use {bind_auth_code, bind_grant, impl_auth_store};
+pub(crate) use {
+    bind_auth_code, bind_grant, bind_new_session, bind_refresh_token, bind_session_update,
+    impl_auth_store,
+};

@@ -9,6 +9,7 @@ use idgate_core::signing_key::{KeyStatus, SigningKeyRecord};
 use idgate_core::store::StoreError;
 
 use crate::error::corrupt;
+use crate::sqlite_direct::from_direct_row;
 
 fn factors(table: &'static str, text: &str) -> Result<Vec<Factor>, StoreError> {
     serde_json::from_str(text).map_err(|e| corrupt(table, "factors", e))
@@ -184,3 +185,41 @@ impl TryFrom<SigningKeyRow> for SigningKeyRecord {
         })
     }
 }
+
+from_direct_row!(SessionRow {
+    id,
+    secret_hash,
+    csrf,
+    user_id,
+    factors,
+    auth_time,
+    journey,
+    created_at,
+    updated_at,
+    expires_at,
+});
+
+from_direct_row!(GrantRow {
+    id,
+    client_id,
+    user_id,
+    session_id,
+    scope,
+    factors,
+    auth_time,
+    nonce,
+    created_at,
+    expires_at,
+    revoked_at,
+});
+
+from_direct_row!(AuthCodeRow {
+    code_hash,
+    grant_id,
+    client_id,
+    redirect_uri,
+    code_challenge,
+    created_at,
+    expires_at,
+    used_at,
+});

@@ -44,15 +44,6 @@ pub(crate) const INSERT_AUTH_CODE: &str = "INSERT INTO auth_codes \
     (code_hash, grant_id, client_id, redirect_uri, code_challenge, created_at, expires_at, used_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
-/// SQLite only: a grant and its code in one transaction sent as one batch (one visit to
-/// the writer connection's thread instead of four). The code's parameters follow the
-/// grant's ($12…$19). PostgreSQL uses an ordinary transaction.
-pub(crate) const INSERT_GRANT_WITH_CODE_SQLITE: &str = "BEGIN IMMEDIATE; INSERT INTO grants \
-    (id, client_id, user_id, session_id, scope, factors, auth_time, nonce, created_at, expires_at, revoked_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11); INSERT INTO auth_codes \
-    (code_hash, grant_id, client_id, redirect_uri, code_challenge, created_at, expires_at, used_at) \
-    VALUES ($12, $13, $14, $15, $16, $17, $18, $19); COMMIT";
-
 /// Single use: only the statement that finds `used_at` still NULL marks it. The redeemed
 /// code is kept (a tombstone) until its grant expires, so a replay at any time while the
 /// grant's tokens live still finds it and revokes them.

@@ -1,6 +1,43 @@
 //! `DeliveryStore`, written once and instantiated per pool type (see `store_impl.rs`).
 //! The SQL and rows are in `delivery_sql.rs`.
 
+/// Appends a message's values, in `INSERT_MESSAGE`'s column order.
+macro_rules! bind_message {
+    ($query:expr, $m:expr) => {
+        $query
+            .bind(&$m.id)
+            .bind($m.verification_id.as_deref())
+            .bind($m.channel.as_str())
+            .bind(&$m.provider)
+            .bind(&$m.to_masked)
+            .bind(&$m.body_redacted)
+            .bind($m.status.as_str())
+            .bind($m.provider_message_id.as_deref())
+            .bind($m.error.as_deref())
+            .bind(i64::from($m.attempts))
+            .bind($m.latency_ms.map(i64::from))
+            .bind($m.created_at)
+            .bind($m.updated_at)
+    };
+}
+
+/// Appends a delivery attempt's values, in `INSERT_ATTEMPT`'s column order.
+macro_rules! bind_attempt {
+    ($query:expr, $a:expr) => {
+        $query
+            .bind(&$a.message_id)
+            .bind(i64::from($a.seq))
+            .bind($a.channel.as_str())
+            .bind($a.provider_id.as_deref())
+            .bind(&$a.provider)
+            .bind($a.http_status.map(i64::from))
+            .bind($a.provider_message_id.as_deref())
+            .bind($a.error.as_deref())
+            .bind(i64::from($a.latency_ms))
+            .bind($a.at)
+    };
+}
+
 macro_rules! impl_delivery_store {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -133,76 +170,47 @@ macro_rules! impl_delivery_store {
                 attempts: &[idgate_core::provider_config::MessageAttempt],
             ) -> idgate_core::store::StoreResult<()> {
                 let fail = |e| $crate::error::backend("record message", e);
-                if let ("sqlite", [a]) = (idgate_core::store::Store::backend(self), attempts) {
-                    let mut conn = self.writer.acquire().await.map_err(fail)?;
-                    let done = sqlx::query($crate::delivery_sql::INSERT_MESSAGE_WITH_ATTEMPT_SQLITE)
-                        .bind(&m.id)
-                        .bind(m.verification_id.as_deref())
-                        .bind(m.channel.as_str())
-                        .bind(&m.provider)
-                        .bind(&m.to_masked)
-                        .bind(&m.body_redacted)
-                        .bind(m.status.as_str())
-                        .bind(m.provider_message_id.as_deref())
-                        .bind(m.error.as_deref())
-                        .bind(i64::from(m.attempts))
-                        .bind(m.latency_ms.map(i64::from))
-                        .bind(m.created_at)
-                        .bind(m.updated_at)
-                        .bind(&a.message_id)
-                        .bind(i64::from(a.seq))
-                        .bind(a.channel.as_str())
-                        .bind(a.provider_id.as_deref())
-                        .bind(&a.provider)
-                        .bind(a.http_status.map(i64::from))
-                        .bind(a.provider_message_id.as_deref())
-                        .bind(a.error.as_deref())
-                        .bind(i64::from(a.latency_ms))
-                        .bind(a.at)
-                        .execute(&mut *conn)
-                        .await;
-                    if let Err(e) = done {
-                        // The batch stopped part-way: end its transaction here, or the
-                        // connection would go back to the pool inside it.
-                        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                        return Err($crate::error::write("record message", e, || {
-                            format!("message {:?}", m.id)
-                        }));
-                    }
-                    return Ok(());
+                if let Some(direct) = self.direct() {
+                    let message = $crate::delivery_impl::bind_message!(
+                        $crate::sqlite_direct::query($crate::delivery_sql::INSERT_MESSAGE),
+                        m
+                    );
+                    let attempts: Vec<_> = attempts
+                        .iter()
+                        .map(|a| {
+                            $crate::delivery_impl::bind_attempt!(
+                                $crate::sqlite_direct::query($crate::delivery_sql::INSERT_ATTEMPT),
+                                a
+                            )
+                        })
+                        .collect();
+                    return direct
+                        .write(move |c| {
+                            message.execute(c)?;
+                            attempts.iter().try_for_each(|a| a.execute(c).map(|_| ()))
+                        })
+                        .await
+                        .map_err(|e| {
+                            $crate::sqlite_direct::write("record message", e, || {
+                                format!("message {:?}", m.id)
+                            })
+                        });
                 }
                 let mut tx = self.writer.begin().await.map_err(fail)?;
-                sqlx::query($crate::delivery_sql::INSERT_MESSAGE)
-                    .bind(&m.id)
-                    .bind(m.verification_id.as_deref())
-                    .bind(m.channel.as_str())
-                    .bind(&m.provider)
-                    .bind(&m.to_masked)
-                    .bind(&m.body_redacted)
-                    .bind(m.status.as_str())
-                    .bind(m.provider_message_id.as_deref())
-                    .bind(m.error.as_deref())
-                    .bind(i64::from(m.attempts))
-                    .bind(m.latency_ms.map(i64::from))
-                    .bind(m.created_at)
-                    .bind(m.updated_at)
+                $crate::delivery_impl::bind_message!(
+                    sqlx::query($crate::delivery_sql::INSERT_MESSAGE),
+                    m
+                )
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| {
                         $crate::error::write("record message", e, || format!("message {:?}", m.id))
                     })?;
                 for a in attempts {
-                    sqlx::query($crate::delivery_sql::INSERT_ATTEMPT)
-                        .bind(&a.message_id)
-                        .bind(i64::from(a.seq))
-                        .bind(a.channel.as_str())
-                        .bind(a.provider_id.as_deref())
-                        .bind(&a.provider)
-                        .bind(a.http_status.map(i64::from))
-                        .bind(a.provider_message_id.as_deref())
-                        .bind(a.error.as_deref())
-                        .bind(i64::from(a.latency_ms))
-                        .bind(a.at)
+                    $crate::delivery_impl::bind_attempt!(
+                        sqlx::query($crate::delivery_sql::INSERT_ATTEMPT),
+                        a
+                    )
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| {
@@ -269,4 +277,4 @@ macro_rules! impl_delivery_store {
     };
 }
 
-pub(crate) use impl_delivery_store;
+pub(crate) use {bind_attempt, bind_message, impl_delivery_store};

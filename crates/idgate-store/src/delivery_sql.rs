@@ -71,20 +71,6 @@ pub(crate) const INSERT_ATTEMPT: &str = concat!(
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 );
 
-/// SQLite only: a message and its single attempt in one transaction sent as one batch,
-/// so the writer connection's thread is visited once instead of four times (BEGIN, two
-/// INSERTs, COMMIT). The attempt's parameters follow the message's ($14…$23).
-/// PostgreSQL cannot take several statements with parameters at once; it uses the
-/// ordinary transaction.
-pub(crate) const INSERT_MESSAGE_WITH_ATTEMPT_SQLITE: &str = concat!(
-    "BEGIN IMMEDIATE; INSERT INTO messages (",
-    message_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13); ",
-    "INSERT INTO message_attempts (",
-    attempt_columns!(),
-    ") VALUES ($14, $15, $16, $17, $18, $19, $20, $21, $22, $23); COMMIT"
-);
-
 pub(crate) const LIST_ATTEMPTS: &str = concat!(
     "SELECT ",
     attempt_columns!(),

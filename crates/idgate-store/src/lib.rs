@@ -23,6 +23,8 @@ mod rows;
 mod settings_cache;
 mod sql;
 mod sqlite;
+mod sqlite_checkpoint;
+mod sqlite_direct;
 mod sqlite_lanes;
 mod store_impl;
 

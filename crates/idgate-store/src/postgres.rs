@@ -28,6 +28,11 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// SQLite's in-place path (`sqlite_direct`); PostgreSQL always goes through sqlx.
+    pub(crate) fn direct(&self) -> Option<&crate::sqlite_direct::Direct> {
+        None
+    }
+
     /// Connects a pool of up to `max_connections` to `url`.
     ///
     /// With `schema`, the schema is created if missing and every pooled connection starts

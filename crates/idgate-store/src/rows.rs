@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::corrupt;
+use crate::sqlite_direct::from_direct_row;
 
 /// Counters are `u32` in the domain and 64-bit integers in both databases.
 fn counter(table: &'static str, column: &'static str, v: i64) -> Result<u32, StoreError> {
@@ -373,3 +374,40 @@ where
 {
     rows.into_iter().map(T::try_from).collect()
 }
+
+from_direct_row!(UserRow {
+    id,
+    username,
+    password_hash,
+    mobile,
+    mobile_verified,
+    display_name,
+    locale,
+    status,
+    locked_until,
+    is_admin,
+    created_at,
+    updated_at,
+});
+
+from_direct_row!(VerificationRow {
+    id,
+    application_id,
+    user_id,
+    purpose,
+    channel,
+    destination,
+    code_hmac,
+    code_ciphertext,
+    status,
+    attempts,
+    max_attempts,
+    resends,
+    max_resends,
+    resend_cooldown,
+    created_at,
+    updated_at,
+    expires_at,
+    last_sent_at,
+    finished_at,
+});

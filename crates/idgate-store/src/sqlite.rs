@@ -10,6 +10,8 @@ use crate::admin_impl::impl_admin_store;
 use crate::auth_impl::impl_auth_store;
 use crate::delivery_impl::impl_delivery_store;
 use crate::limits_impl::impl_limit_store;
+use crate::sqlite_checkpoint::Checkpointer;
+use crate::sqlite_direct::Direct;
 use crate::sqlite_lanes::Lanes;
 use crate::store_impl::impl_store;
 
@@ -31,6 +33,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStore {
     pool: Lanes,
     writer: Lanes,
+    /// The sign-in path's statements, run in place (see `sqlite_direct`).
+    direct: Direct,
+    /// Copies the WAL back into the database file, off the request path.
+    checkpointer: Checkpointer,
     settings_cache: std::sync::Arc<crate::settings_cache::SettingsCache>,
     app_cache:
         std::sync::Arc<crate::record_cache::RecordCache<idgate_core::application::Application>>,
@@ -52,7 +58,14 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            // Checkpoints run on their own thread (see `sqlite_checkpoint`), not in a
+            // commit that happens to cross the threshold.
+            .pragma("wal_autocheckpoint", "0")
+            .pragma(
+                "journal_size_limit",
+                crate::sqlite_checkpoint::JOURNAL_SIZE_LIMIT,
+            );
         let cannot_open = |e: sqlx::Error| {
             StoreError::Backend(format!(
                 "cannot open SQLite database {}: {e}",
@@ -60,7 +73,7 @@ impl SqliteStore {
             ))
         };
         // The writer first: it creates the file and switches it to WAL.
-        let writer = Lanes::open(&options, 1).await.map_err(cannot_open)?;
+        let writer = Lanes::open_writer(&options).await.map_err(cannot_open)?;
         // Readers: each has its own page cache, which a write elsewhere invalidates, and
         // its own thread; past two per core more of them only add reloads and context
         // switches (measured: sign-ins cost ~20% more CPU with 16 readers than with 4).
@@ -73,10 +86,26 @@ impl SqliteStore {
         let pool = Lanes::open(&reader_options, readers)
             .await
             .map_err(cannot_open)?;
+        // In-place readers: one per tokio worker thread and two spare, so a reader is
+        // practically always free (each is held for one statement only).
+        let direct = Direct::open(path, cores as usize + 2, writer.clone()).map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot open SQLite database {}: {e}",
+                path.display()
+            ))
+        })?;
+        let checkpointer = Checkpointer::start(path).map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot open SQLite database {}: {e}",
+                path.display()
+            ))
+        })?;
         tracing::debug!(path = %path.display(), "opened SQLite store");
         Ok(Self {
             pool,
             writer,
+            direct,
+            checkpointer,
             settings_cache: Default::default(),
             app_cache: Default::default(),
             client_oidc_cache: Default::default(),
@@ -101,8 +130,17 @@ impl SqliteStore {
 
     /// Waits for in-flight queries and closes every connection.
     pub async fn close(&self) {
+        self.direct.close();
         self.pool.close().await;
         self.writer.close().await;
+        let checkpointer = self.checkpointer.clone();
+        // Joining waits for a checkpoint in progress: not on a runtime thread.
+        let _ = tokio::task::spawn_blocking(move || checkpointer.stop()).await;
+    }
+
+    /// The in-place path (see `sqlite_direct`); store methods on the sign-in path use it.
+    pub(crate) fn direct(&self) -> Option<&Direct> {
+        Some(&self.direct)
     }
 
     /// The writer connection, for tests that read or change rows directly.

@@ -19,11 +19,22 @@ use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteConnection, SqliteQueryRe
 use sqlx::{ConnectOptions, Connection, Either, Execute, Executor, SqlStr};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
-/// One connection; `None` once [`Lanes::close`] has closed it.
-type Slot = Arc<Mutex<Option<SqliteConnection>>>;
+/// What one lane holds: an sqlx connection and, on the writer, a rusqlite connection to
+/// the same file for statements run in place (`sqlite_direct`). Both are used only by
+/// whoever holds the lane, so they never compete for SQLite's write lock.
+pub(crate) struct Conns {
+    sqlx: SqliteConnection,
+    direct: Option<rusqlite::Connection>,
+}
+
+/// One lane; `None` once [`Lanes::close`] has closed it.
+type Slot = Arc<Mutex<Option<Conns>>>;
 
 /// A connection taken from [`Lanes`], given back when dropped.
-pub(crate) type LaneGuard = OwnedMappedMutexGuard<Option<SqliteConnection>, SqliteConnection>;
+pub(crate) type LaneGuard = OwnedMappedMutexGuard<Option<Conns>, SqliteConnection>;
+
+/// A lane's in-place connection, taken with [`Lanes::direct`].
+pub(crate) type DirectGuard = OwnedMappedMutexGuard<Option<Conns>, rusqlite::Connection>;
 
 /// A fixed set of SQLite connections used one task at a time each (clones share them).
 #[derive(Clone)]
@@ -44,10 +55,32 @@ impl std::fmt::Debug for Lanes {
 impl Lanes {
     /// Opens `count` (at least one) connections with `options`, one after another.
     pub async fn open(options: &SqliteConnectOptions, count: usize) -> Result<Self, sqlx::Error> {
+        Self::open_lanes(options, count, false).await
+    }
+
+    /// One lane holding an sqlx connection and an in-place one (see [`Lanes::direct`]).
+    pub async fn open_writer(options: &SqliteConnectOptions) -> Result<Self, sqlx::Error> {
+        Self::open_lanes(options, 1, true).await
+    }
+
+    async fn open_lanes(
+        options: &SqliteConnectOptions,
+        count: usize,
+        direct: bool,
+    ) -> Result<Self, sqlx::Error> {
         let mut slots = Vec::with_capacity(count.max(1));
         for _ in 0..count.max(1) {
-            let conn = options.connect().await?;
-            slots.push(Arc::new(Mutex::new(Some(conn))));
+            // sqlx first: it creates the file and switches it to WAL.
+            let sqlx = options.connect().await?;
+            let direct = if direct {
+                let path = options.get_filename();
+                let conn = crate::sqlite_direct::open(path, false)
+                    .map_err(|e| sqlx::Error::Configuration(e.into()))?;
+                Some(conn)
+            } else {
+                None
+            };
+            slots.push(Arc::new(Mutex::new(Some(Conns { sqlx, direct }))));
         }
         Ok(Self {
             slots: slots.into(),
@@ -61,11 +94,20 @@ impl Lanes {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let n = self.slots.len();
         let free = (0..n).find_map(|i| self.slots[(start + i) % n].clone().try_lock_owned().ok());
-        let guard: OwnedMutexGuard<Option<SqliteConnection>> = match free {
+        let guard: OwnedMutexGuard<Option<Conns>> = match free {
             Some(guard) => guard,
             None => self.slots[start % n].clone().lock_owned().await,
         };
-        OwnedMutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)
+        OwnedMutexGuard::try_map(guard, |c| c.as_mut().map(|c| &mut c.sqlx))
+            .map_err(|_| sqlx::Error::PoolClosed)
+    }
+
+    /// Takes the first lane's in-place connection (the writer has one lane), waiting for
+    /// its current user like [`Lanes::acquire`]. Fails if the lane has none or is closed.
+    pub async fn direct(&self) -> Result<DirectGuard, sqlx::Error> {
+        let guard = self.slots[0].clone().lock_owned().await;
+        OwnedMutexGuard::try_map(guard, |c| c.as_mut().and_then(|c| c.direct.as_mut()))
+            .map_err(|_| sqlx::Error::PoolClosed)
     }
 
     /// Takes a connection and starts a write transaction on it (`BEGIN IMMEDIATE`: the
@@ -84,11 +126,14 @@ impl Lanes {
     /// `PoolClosed`.
     pub async fn close(&self) {
         for slot in self.slots.iter() {
-            let conn = slot.lock().await.take();
-            if let Some(conn) = conn
-                && let Err(e) = conn.close().await
-            {
-                tracing::warn!(error = %e, "closing a SQLite connection failed");
+            let conns = slot.lock().await.take();
+            if let Some(Conns { sqlx, direct }) = conns {
+                if let Some(Err((_, e))) = direct.map(rusqlite::Connection::close) {
+                    tracing::warn!(error = %e, "closing a SQLite connection failed");
+                }
+                if let Err(e) = sqlx.close().await {
+                    tracing::warn!(error = %e, "closing a SQLite connection failed");
+                }
             }
         }
     }

@@ -7,6 +7,33 @@
 
 /// Implements `idgate_core::store::Store` for `$store`, a struct with a `pool` field of a
 /// concrete sqlx pool type; `$backend` is what `Store::backend` returns.
+/// Appends a verification's values, `$1…$19` of `INSERT_VERIFICATION` (the masked
+/// destination, `$20`, is the caller's).
+macro_rules! bind_verification {
+    ($query:expr, $v:expr) => {
+        $query
+            .bind(&$v.id)
+            .bind($v.application_id.as_deref())
+            .bind($v.user_id.as_deref())
+            .bind($v.purpose.as_str())
+            .bind($v.channel.as_str())
+            .bind(&$v.destination)
+            .bind($v.code_hmac.as_slice())
+            .bind($v.code_ciphertext.as_deref())
+            .bind($v.status.as_str())
+            .bind(i64::from($v.attempts))
+            .bind(i64::from($v.max_attempts))
+            .bind(i64::from($v.resends))
+            .bind(i64::from($v.max_resends))
+            .bind(i64::from($v.resend_cooldown))
+            .bind($v.created_at)
+            .bind($v.updated_at)
+            .bind($v.expires_at)
+            .bind($v.last_sent_at)
+            .bind($v.finished_at)
+    };
+}
+
 macro_rules! impl_store {
     ($store:ty, $backend:literal) => {
         #[async_trait::async_trait]
@@ -77,6 +104,10 @@ macro_rules! impl_store {
                 &self,
                 id: &str,
             ) -> idgate_core::store::StoreResult<Option<idgate_core::user::User>> {
+                if let Some(direct) = self.direct() {
+                    let q = $crate::sqlite_direct::query($crate::sql::GET_USER).bind(id);
+                    return direct.read_row("get user", &q, $crate::rows::UserRow::from_direct);
+                }
                 sqlx::query_as::<_, $crate::rows::UserRow>($crate::sql::GET_USER)
                     .bind(id)
                     .fetch_optional(&self.pool)
@@ -90,8 +121,13 @@ macro_rules! impl_store {
                 &self,
                 username: &str,
             ) -> idgate_core::store::StoreResult<Option<idgate_core::user::User>> {
+                let key = idgate_core::user::username_key(username);
+                if let Some(direct) = self.direct() {
+                    let q = $crate::sqlite_direct::query($crate::sql::FIND_USER_BY_KEY).bind(&key);
+                    return direct.read_row("find user", &q, $crate::rows::UserRow::from_direct);
+                }
                 sqlx::query_as::<_, $crate::rows::UserRow>($crate::sql::FIND_USER_BY_KEY)
-                    .bind(idgate_core::user::username_key(username))
+                    .bind(&key)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(|e| $crate::error::backend("find user", e))?
@@ -373,34 +409,31 @@ macro_rules! impl_store {
                 v: &idgate_core::otp::Verification,
                 destination_masked: &str,
             ) -> idgate_core::store::StoreResult<()> {
-                sqlx::query($crate::sql::INSERT_VERIFICATION)
-                    .bind(&v.id)
-                    .bind(v.application_id.as_deref())
-                    .bind(v.user_id.as_deref())
-                    .bind(v.purpose.as_str())
-                    .bind(v.channel.as_str())
-                    .bind(&v.destination)
-                    .bind(v.code_hmac.as_slice())
-                    .bind(v.code_ciphertext.as_deref())
-                    .bind(v.status.as_str())
-                    .bind(i64::from(v.attempts))
-                    .bind(i64::from(v.max_attempts))
-                    .bind(i64::from(v.resends))
-                    .bind(i64::from(v.max_resends))
-                    .bind(i64::from(v.resend_cooldown))
-                    .bind(v.created_at)
-                    .bind(v.updated_at)
-                    .bind(v.expires_at)
-                    .bind(v.last_sent_at)
-                    .bind(v.finished_at)
-                    .bind(destination_masked)
-                    .execute(&self.writer)
-                    .await
-                    .map_err(|e| {
-                        $crate::error::write("insert verification", e, || {
+                if let Some(direct) = self.direct() {
+                    let q = $crate::store_impl::bind_verification!(
+                        $crate::sqlite_direct::query($crate::sql::INSERT_VERIFICATION),
+                        v
+                    )
+                    .bind(destination_masked);
+                    direct.write(move |c| q.execute(c)).await.map_err(|e| {
+                        $crate::sqlite_direct::write("insert verification", e, || {
                             format!("verification {:?}", v.id)
                         })
                     })?;
+                    return Ok(());
+                }
+                $crate::store_impl::bind_verification!(
+                    sqlx::query($crate::sql::INSERT_VERIFICATION),
+                    v
+                )
+                .bind(destination_masked)
+                .execute(&self.writer)
+                .await
+                .map_err(|e| {
+                    $crate::error::write("insert verification", e, || {
+                        format!("verification {:?}", v.id)
+                    })
+                })?;
                 Ok(())
             }
 
@@ -408,6 +441,14 @@ macro_rules! impl_store {
                 &self,
                 id: &str,
             ) -> idgate_core::store::StoreResult<Option<idgate_core::otp::Verification>> {
+                if let Some(direct) = self.direct() {
+                    let q = $crate::sqlite_direct::query($crate::sql::GET_VERIFICATION).bind(id);
+                    return direct.read_row(
+                        "get verification",
+                        &q,
+                        $crate::rows::VerificationRow::from_direct,
+                    );
+                }
                 sqlx::query_as::<_, $crate::rows::VerificationRow>($crate::sql::GET_VERIFICATION)
                     .bind(id)
                     .fetch_optional(&self.pool)
@@ -423,6 +464,17 @@ macro_rules! impl_store {
                 code_hmac: &[u8],
                 now: idgate_core::UnixTime,
             ) -> idgate_core::store::StoreResult<bool> {
+                if let Some(direct) = self.direct() {
+                    let q = $crate::sqlite_direct::query($crate::sql::APPROVE_VERIFICATION)
+                        .bind(id)
+                        .bind(code_hmac)
+                        .bind(now);
+                    return direct
+                        .write(move |c| q.execute(c))
+                        .await
+                        .map(|n| n == 1)
+                        .map_err(|e| $crate::sqlite_direct::backend("approve verification", e));
+                }
                 sqlx::query($crate::sql::APPROVE_VERIFICATION)
                     .bind(id)
                     .bind(code_hmac)
@@ -631,4 +683,4 @@ macro_rules! impl_store {
     };
 }
 
-pub(crate) use impl_store;
+pub(crate) use {bind_verification, impl_store};
