@@ -75,6 +75,10 @@ struct Args {
     /// `signin`: user n's number is +1 <area> 555-0<100+n>.
     #[arg(long, default_value_t = 212)]
     area: u16,
+    /// `signin`: the client's login flow is the password alone (no code step), the same
+    /// requests as a plain OpenID Connect code flow.
+    #[arg(long)]
+    password_only: bool,
 }
 
 /// Distinct valid numbers (fictional 555-01xx lines in many US area codes), so no single

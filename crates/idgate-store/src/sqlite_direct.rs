@@ -175,14 +175,50 @@ impl Direct {
             !std::mem::replace(&mut queue.leading, true)
         };
         if lead {
-            // A task of its own, so a cancelled request cannot strand the queue.
-            tokio::spawn(lead_writes(self.queue.clone(), self.writer.clone()));
+            match self.writer.try_direct() {
+                // The writer is free: commit this group right here, without an await (so
+                // a cancelled request cannot stop half-way) and without a hand-off.
+                Some(conn) => {
+                    let jobs = self.take_jobs();
+                    commit_group(&conn, jobs);
+                    drop(conn);
+                    if !self.queue_drained() {
+                        tokio::spawn(lead_writes(self.queue.clone(), self.writer.clone()));
+                    }
+                }
+                // A task of its own, so a cancelled request cannot strand the queue.
+                None => {
+                    tokio::spawn(lead_writes(self.queue.clone(), self.writer.clone()));
+                }
+            }
         }
         result.await.unwrap_or_else(|_| {
             Err(WriteError::Commit(
                 "the write was abandoned before it was committed".into(),
             ))
         })
+    }
+}
+
+impl Direct {
+    fn take_jobs(&self) -> Vec<Box<dyn PendingWrite>> {
+        std::mem::take(
+            &mut self
+                .queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .jobs,
+        )
+    }
+
+    /// True when no write is queued, and then nobody leads any more; false when writes
+    /// arrived meanwhile and the caller must see them written.
+    fn queue_drained(&self) -> bool {
+        let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if q.jobs.is_empty() {
+            q.leading = false;
+        }
+        !q.leading
     }
 }
 

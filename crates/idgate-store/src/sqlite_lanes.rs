@@ -102,6 +102,12 @@ impl Lanes {
             .map_err(|_| sqlx::Error::PoolClosed)
     }
 
+    /// The first lane's in-place connection if nobody holds the lane now.
+    pub fn try_direct(&self) -> Option<DirectGuard> {
+        let guard = self.slots[0].clone().try_lock_owned().ok()?;
+        OwnedMutexGuard::try_map(guard, |c| c.as_mut().and_then(|c| c.direct.as_mut())).ok()
+    }
+
     /// Takes the first lane's in-place connection (the writer has one lane), waiting for
     /// its current user like [`Lanes::acquire`]. Fails if the lane has none or is closed.
     pub async fn direct(&self) -> Result<DirectGuard, sqlx::Error> {
