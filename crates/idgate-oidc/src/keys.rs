@@ -13,10 +13,12 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
+
+use crate::jws::SigningKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SigningAlg {
@@ -151,7 +153,7 @@ pub struct LoadedKey<'a> {
 /// The keys in force: one active signer per algorithm, every published key for
 /// verification, and the JWKS document.
 pub struct KeyRing {
-    signers: HashMap<SigningAlg, (String, EncodingKey)>,
+    signers: HashMap<SigningAlg, (String, SigningKey)>,
     verifiers: HashMap<String, (SigningAlg, DecodingKey)>,
     /// Serialized once; served as shared bytes (no copy per request).
     jwks: bytes::Bytes,
@@ -179,8 +181,8 @@ impl KeyRing {
             let jwk: Jwk = serde_json::from_str(k.public_jwk).map_err(|e| bad(e.to_string()))?;
             let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| bad(e.to_string()))?;
             if k.active && !signers.contains_key(&alg) {
-                let enc = encoding_key(alg, k.private_pem).map_err(|e| bad(e.to_string()))?;
-                signers.insert(alg, (k.kid.to_string(), enc));
+                let key = SigningKey::from_pem(alg, k.private_pem).map_err(bad)?;
+                signers.insert(alg, (k.kid.to_string(), key));
             }
             verifiers.insert(k.kid.to_string(), (alg, decoding));
             jwks.keys.push(jwk);
@@ -221,10 +223,7 @@ impl KeyRing {
             .signers
             .get(&alg)
             .ok_or(KeyError::NoActive(alg.as_str()))?;
-        let mut header = Header::new(alg.jwt());
-        header.kid = Some(kid.clone());
-        header.typ = Some(typ.to_string());
-        jsonwebtoken::encode(&header, claims, key).map_err(|e| KeyError::Sign(e.to_string()))
+        key.sign(kid, typ, claims)
     }
 
     /// Verifies a JWT we issued: known `kid`, signature, `exp`, and `iss`; the `typ`

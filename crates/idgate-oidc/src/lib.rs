@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod claims;
 pub mod discovery;
 pub mod error;
+mod jws;
 pub mod keys;
 pub mod keystore;
 pub mod pkce;

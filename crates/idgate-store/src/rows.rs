@@ -82,7 +82,7 @@ impl TryFrom<UserRow> for User {
         let mobile = match r.mobile {
             // Never echo the stored number: it is personal data.
             Some(m) => Some(
-                PhoneNumber::parse(&m, None)
+                PhoneNumber::from_stored(&m)
                     .map_err(|_| corrupt("users", "mobile", "not a valid E.164 number"))?,
             ),
             None => None,
