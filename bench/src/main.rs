@@ -18,6 +18,7 @@
 //!
 //! Prints one JSON line per run: requests, errors, rate, p50/p99/max latency.
 
+mod http1;
 mod signin;
 
 use std::collections::HashMap;

@@ -6,17 +6,20 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hdrhistogram::Histogram;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use hyper::Method;
+use hyper::header::{AUTHORIZATION, COOKIE, HeaderName, LOCATION, SET_COOKIE};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::http1::{Conn, form, pct};
 use super::{Load, Tally, merge, new_hist};
 
-/// A browser without redirects, carrying idgate's session cookie by hand.
+/// A browser without redirects, carrying idgate's session cookie by hand, over one
+/// kept-alive connection.
 struct Browser {
-    http: reqwest::Client,
+    conn: Conn,
     cookie: Option<String>,
 }
 
@@ -27,25 +30,24 @@ struct Page {
 }
 
 impl Browser {
-    async fn send(&mut self, rb: reqwest::RequestBuilder) -> anyhow::Result<Page> {
-        let rb = match &self.cookie {
-            Some(c) => rb.header(COOKIE, c),
-            None => rb,
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<String>,
+    ) -> anyhow::Result<Page> {
+        let cookie = self.cookie.take();
+        let headers: Vec<(HeaderName, &str)> =
+            cookie.iter().map(|c| (COOKIE, c.as_str())).collect();
+        let r = self.conn.send(method, path, &headers, form).await?;
+        self.cookie = match r.header(SET_COOKIE) {
+            Some(c) => c.split(';').next().map(str::to_string),
+            None => cookie,
         };
-        let r = rb.send().await?;
-        if let Some(c) = r.headers().get(SET_COOKIE).and_then(|v| v.to_str().ok()) {
-            self.cookie = c.split(';').next().map(str::to_string);
-        }
-        let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
         Ok(Page {
-            status,
-            location,
-            body: r.text().await?,
+            status: r.status.as_u16(),
+            location: r.header(LOCATION).map(str::to_string),
+            body: r.text().to_string(),
         })
     }
 }
@@ -64,17 +66,6 @@ fn query_param(url: &str, name: &str) -> Option<String> {
     })
 }
 
-fn pct(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The worker's user name.
 fn user(load: &Load, n: usize) -> String {
     format!("{}{n}", load.args.user_prefix)
@@ -87,23 +78,26 @@ async fn sign_in(load: &Load, b: &mut Browser, n: usize, seq: u64) -> anyhow::Re
     let verifier = format!("bench-verifier-{n}-{seq}-0123456789abcdefghijklmnopqrstuvwxyz");
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let url = format!(
-        "{}/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid%20profile%20phone&state=s{seq}&nonce=n{seq}&code_challenge={challenge}&code_challenge_method=S256",
-        a.base,
+        "/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid%20profile%20phone&state=s{seq}&nonce=n{seq}&code_challenge={challenge}&code_challenge_method=S256",
         pct(&a.client_id),
         pct(&a.redirect_uri)
     );
-    let p = b.send(b.http.get(url)).await?;
+    let p = b.send(Method::GET, &url, None).await?;
     if p.location.as_deref() != Some("/login") {
         bail!("authorize answered {} {:?}", p.status, p.location);
     }
-    let page = b.send(b.http.get(format!("{}/login", a.base))).await?;
+    let page = b.send(Method::GET, "/login", None).await?;
     let username = user(load, n);
     let code_page = b
-        .send(b.http.post(format!("{}/login/password", a.base)).form(&[
-            ("csrf", csrf(&page.body)?.as_str()),
-            ("username", username.as_str()),
-            ("password", a.password.as_str()),
-        ]))
+        .send(
+            Method::POST,
+            "/login/password",
+            Some(form(&[
+                ("csrf", csrf(&page.body)?.as_str()),
+                ("username", username.as_str()),
+                ("password", a.password.as_str()),
+            ])),
+        )
         .await?;
     let done = if a.password_only {
         code_page
@@ -115,22 +109,27 @@ async fn sign_in(load: &Load, b: &mut Browser, n: usize, seq: u64) -> anyhow::Re
         .as_deref()
         .and_then(|l| query_param(l, "code"))
         .context("no authorization code")?;
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", pct(&a.client_id), pct(&a.client_secret)))
+    );
     let r = b
-        .http
-        .post(format!("{}/token", a.base))
-        .basic_auth(&a.client_id, Some(&a.client_secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", a.redirect_uri.as_str()),
-            ("code_verifier", verifier.as_str()),
-        ])
-        .send()
+        .conn
+        .send(
+            Method::POST,
+            "/token",
+            &[(AUTHORIZATION, basic.as_str())],
+            Some(form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", a.redirect_uri.as_str()),
+                ("code_verifier", verifier.as_str()),
+            ])),
+        )
         .await?;
-    let status = r.status();
-    let v: Value = r.json().await?;
-    if status != 200 || !v["id_token"].is_string() {
-        bail!("token endpoint answered {status}: {}", v["error"]);
+    let v: Value = serde_json::from_slice(&r.body)?;
+    if r.status != 200 || !v["id_token"].is_string() {
+        bail!("token endpoint answered {}: {}", r.status, v["error"]);
     }
     Ok(true)
 }
@@ -149,24 +148,28 @@ async fn enter_code(
     // The newest message of this user's number: the number is the only one this worker
     // signs in with, so it is this sign-in's code.
     let to = number(a.area, n);
-    let outbox: Value = b
-        .http
-        .get(format!("{}/dev/outbox.json", a.base))
-        .query(&[("to", to.as_str()), ("limit", "1")])
-        .send()
-        .await?
-        .json()
+    let r = b
+        .conn
+        .send(
+            Method::GET,
+            &format!("/dev/outbox.json?to={}&limit=1", pct(&to)),
+            &[],
+            None,
+        )
         .await?;
+    let outbox: Value = serde_json::from_slice(&r.body)?;
     let text = outbox["messages"][0]["text"].as_str().unwrap_or_default();
     let code = text
         .split(|c: char| !c.is_ascii_digit())
         .rfind(|w| w.len() == 6)
         .context("no code in the dev outbox")?
         .to_string();
-    b.send(b.http.post(format!("{}/login/code", a.base)).form(&[
-        ("csrf", csrf(&code_page.body)?.as_str()),
-        ("code", code.as_str()),
-    ]))
+    let csrf = csrf(&code_page.body)?;
+    b.send(
+        Method::POST,
+        "/login/code",
+        Some(form(&[("csrf", csrf.as_str()), ("code", code.as_str())])),
+    )
     .await
 }
 
@@ -186,10 +189,7 @@ pub async fn run(load: Arc<Load>) -> anyhow::Result<(Tally, Histogram<u64>, Dura
         let load = load.clone();
         tasks.push(tokio::spawn(async move {
             let mut b = Browser {
-                http: reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .timeout(Duration::from_secs(30))
-                    .build()?,
+                conn: Conn::new(&load.args.base)?,
                 cookie: None,
             };
             let mut hist = new_hist()?;

@@ -36,6 +36,8 @@ mod contract_tests;
 mod delivery_contract_tests;
 #[cfg(test)]
 mod limits_contract_tests;
+#[cfg(test)]
+mod sqlite_upgrade_tests;
 
 use std::sync::Arc;
 

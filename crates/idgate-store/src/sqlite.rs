@@ -94,7 +94,7 @@ impl SqliteStore {
                 path.display()
             ))
         })?;
-        let checkpointer = Checkpointer::start(path).map_err(|e| {
+        let checkpointer = Checkpointer::start(path, writer.clone()).map_err(|e| {
             StoreError::Backend(format!(
                 "cannot open SQLite database {}: {e}",
                 path.display()

@@ -31,7 +31,7 @@ use tokio::sync::oneshot;
 use crate::sqlite_lanes::Lanes;
 
 /// How long a statement waits for another process's write lock (as the sqlx side).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Prepared statements kept per connection: the hot path uses about twenty.
 const STATEMENT_CACHE: usize = 64;

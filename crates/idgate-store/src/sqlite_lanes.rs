@@ -108,6 +108,13 @@ impl Lanes {
         OwnedMutexGuard::try_map(guard, |c| c.as_mut().and_then(|c| c.direct.as_mut())).ok()
     }
 
+    /// Holds the first lane from a thread outside the runtime, blocking until it is free:
+    /// while held, this store writes nothing. `None` once the lanes are closed.
+    pub fn hold_blocking(&self) -> Option<OwnedMutexGuard<Option<Conns>>> {
+        let guard = self.slots[0].clone().blocking_lock_owned();
+        guard.is_some().then_some(guard)
+    }
+
     /// Takes the first lane's in-place connection (the writer has one lane), waiting for
     /// its current user like [`Lanes::acquire`]. Fails if the lane has none or is closed.
     pub async fn direct(&self) -> Result<DirectGuard, sqlx::Error> {
