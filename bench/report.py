@@ -150,7 +150,7 @@ print("""
   build measured 2,144–2,253/s early in the session and 1,704–1,737/s an hour later, and the
   sign-in rows come last, on a database grown by every earlier row. Where the server's CPU
   goes per sign-in (~850 µs): about 40% inside SQLite (a third of that writing WAL frames:
-  a sign-in still changes ~20 pages), ~15% ES256 signing (ID and access token), loopback TCP
+  a sign-in still changes ~20 pages), ~7% ES256 signing (ID and access token), loopback TCP
   and HTTP, HTML and JSON the rest; the load client now takes ~12% of the machine.
 - Under steady writes SQLite never restarted the WAL on its own (passive checkpoints are
   always a few frames behind), and it grew without bound (4 GB after ten minutes). The
