@@ -49,6 +49,45 @@ pub fn random_token(bytes: usize) -> Result<String, CryptoError> {
     Ok(token)
 }
 
+/// Hex digits of a [`time_ordered_token`]'s time prefix (milliseconds since the Unix
+/// epoch: 12 digits last until the year 10889).
+const TIME_PREFIX_LEN: usize = 12;
+
+/// Random bytes in a [`time_ordered_token`] (256 bits: 43 URL-safe characters).
+const TIME_ORDERED_RANDOM_BYTES: usize = 32;
+
+/// A bearer secret the store finds by its hash — session cookie, authorization code,
+/// refresh token: its creation time (milliseconds, 12 hex digits) followed by 256
+/// random bits, URL-safe.
+///
+/// Why the prefix: [`Keys::lookup_hash`] keeps it in front of the HMAC, so these rows'
+/// keys sort by creation time. A plain hash puts every new row at a random place in its
+/// index; each sign-in then dirtied about six random index pages, every one written to
+/// the write-ahead log and checkpointed again (the largest share of SQLite's work per
+/// sign-in). Ordered keys land on the same few pages at the index's right edge, and the
+/// later update or delete of a young row finds its page still hot. The prefix tells the
+/// holder only when the token was made; all of the entropy is in the random part.
+pub fn time_ordered_token() -> Result<String, CryptoError> {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let random = random_token(TIME_ORDERED_RANDOM_BYTES)?;
+    Ok(format!("{:0width$x}{random}", ms, width = TIME_PREFIX_LEN))
+}
+
+/// The time prefix of a token made by [`time_ordered_token`], if `token` has that shape
+/// (tokens issued before idgate made them time-ordered do not: 43 random characters).
+fn time_prefix(token: &str) -> Option<&str> {
+    let random_len = (TIME_ORDERED_RANDOM_BYTES * 4).div_ceil(3);
+    let prefix = token.get(..TIME_PREFIX_LEN)?;
+    (token.len() == TIME_PREFIX_LEN + random_len
+        && prefix
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    .then_some(prefix)
+}
+
 /// Constant-time equality for secrets of any length (length itself is not secret).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
@@ -110,6 +149,23 @@ impl Keys {
         let mut mac = hmac_with(self.token_hmac.expose_secret());
         mac.update(token.as_bytes());
         hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// The key under which the store keeps a bearer secret it looks up: for a
+    /// [`time_ordered_token`], its (non-secret) time prefix followed by
+    /// [`token_hash`](Self::token_hash), so keys sort by creation time; for any other
+    /// token (one issued by an earlier version) the plain hash, so it is still found.
+    /// The two shapes differ in length and never collide.
+    pub fn lookup_hash(&self, token: &str) -> String {
+        match time_prefix(token) {
+            Some(prefix) => {
+                let mut key = String::with_capacity(TIME_PREFIX_LEN + 64);
+                key.push_str(prefix);
+                key.push_str(&self.token_hash(token));
+                key
+            }
+            None => self.token_hash(token),
+        }
     }
 
     /// Encrypts with AES-256-GCM; output is `nonce || ciphertext`. `context` is bound as
@@ -183,5 +239,44 @@ mod tests {
         let k = keys();
         assert_ne!(k.code_hmac("a", "123456"), k.code_hmac("b", "123456"));
         assert!(ct_eq(&k.code_hmac("a", "1"), &k.code_hmac("a", "1")));
+    }
+
+    #[test]
+    fn time_ordered_tokens_sort_by_creation_and_keep_their_prefix_in_the_key() {
+        let k = keys();
+        let a = time_ordered_token().unwrap_or_default();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = time_ordered_token().unwrap_or_default();
+        assert_eq!(
+            a.len(),
+            55,
+            "12 hex digits of time + 43 random characters: {a}"
+        );
+        assert!(a < b, "a later token sorts after an earlier one: {a} {b}");
+        let (ka, kb) = (k.lookup_hash(&a), k.lookup_hash(&b));
+        assert!(ka < kb, "and so do their keys: {ka} {kb}");
+        assert_eq!(&ka[..12], &a[..12]);
+        assert_eq!(
+            &ka[12..],
+            k.token_hash(&a),
+            "the rest is the HMAC of the whole token"
+        );
+        assert!(!ka.contains(&a[12..]), "the random part is not in the key");
+        // Two tokens of the same millisecond differ in their random part.
+        assert_ne!(time_ordered_token().ok(), time_ordered_token().ok());
+    }
+
+    #[test]
+    fn tokens_of_other_shapes_are_keyed_by_their_plain_hash() {
+        let k = keys();
+        // A token issued before time-ordered ones (43 random characters).
+        let old = random_token(32).unwrap_or_default();
+        assert_eq!(k.lookup_hash(&old), k.token_hash(&old));
+        // The right length but a prefix that is not lowercase hex.
+        let odd = format!("0192ABCDEF01{}", random_token(32).unwrap_or_default());
+        assert_eq!(k.lookup_hash(&odd), k.token_hash(&odd));
+        // Non-ASCII at the prefix boundary does not panic.
+        let multibyte = format!("0192abcdef0é{}", "x".repeat(42));
+        assert_eq!(k.lookup_hash(&multibyte), k.token_hash(&multibyte));
     }
 }

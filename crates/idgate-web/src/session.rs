@@ -1,11 +1,12 @@
 //! Browser sessions on the web side: the cookie, loading, creating and rotating.
 //!
-//! The cookie holds a 256-bit random secret; the store holds only its HMAC. The secret is
+//! The cookie holds a 256-bit random secret behind its creation time
+//! ([`time_ordered_token`]); the store holds only its HMAC (keyed by that time). The secret is
 //! replaced after each proven factor (session fixation), and the cookie is `HttpOnly;
 //! SameSite=Lax`, `Secure` unless the issuer is plain-http loopback in dev mode.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use idgate_core::crypto::random_token;
+use idgate_core::crypto::{random_token, time_ordered_token};
 use idgate_core::login::Journey;
 use idgate_core::new_id;
 use idgate_core::session::Session;
@@ -47,7 +48,7 @@ pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Option<Loaded
     let Some(secret) = cookie_value(headers) else {
         return Ok(None);
     };
-    let hash = state.keys.token_hash(&secret);
+    let hash = state.keys.lookup_hash(&secret);
     Ok(state
         .store
         .find_session(&hash, state.now())
@@ -57,11 +58,11 @@ pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Option<Loaded
 
 /// Creates a session carrying `journey`.
 pub async fn create(state: &AppState, journey: Option<Journey>) -> Result<Loaded, SessionError> {
-    let secret = random_token(32).map_err(|_| SessionError::Rng)?;
+    let secret = time_ordered_token().map_err(|_| SessionError::Rng)?;
     let now = state.now();
     let session = Session {
         id: new_id(),
-        secret_hash: state.keys.token_hash(&secret),
+        secret_hash: state.keys.lookup_hash(&secret),
         csrf: random_token(24).map_err(|_| SessionError::Rng)?,
         user_id: None,
         factors: Vec::new(),
@@ -79,9 +80,9 @@ pub async fn create(state: &AppState, journey: Option<Journey>) -> Result<Loaded
 /// write. False if another request rotated it first — the caller's cookie is then stale
 /// (and `loaded` is left as it was).
 pub async fn rotate_and_save(state: &AppState, loaded: &mut Loaded) -> Result<bool, SessionError> {
-    let secret = random_token(32).map_err(|_| SessionError::Rng)?;
+    let secret = time_ordered_token().map_err(|_| SessionError::Rng)?;
     let mut session = loaded.session.clone();
-    session.secret_hash = state.keys.token_hash(&secret);
+    session.secret_hash = state.keys.lookup_hash(&secret);
     session.csrf = random_token(24).map_err(|_| SessionError::Rng)?;
     session.updated_at = state.now();
     let ok = state

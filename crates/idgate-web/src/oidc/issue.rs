@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use idgate_core::application::Application;
-use idgate_core::crypto::random_token;
+use idgate_core::crypto::time_ordered_token;
 use idgate_core::grant::{AuthCode, Grant};
 use idgate_core::login::PendingRequest;
 use idgate_core::new_id;
@@ -63,9 +63,9 @@ async fn issue_code(
         expires_at: now + lifetimes.refresh_token,
         revoked_at: None,
     };
-    let code = random_token(32)?;
+    let code = time_ordered_token()?;
     let auth_code = AuthCode {
-        code_hash: state.keys.token_hash(&code),
+        code_hash: state.keys.lookup_hash(&code),
         grant_id: grant.id.clone(),
         client_id: app.client_id.clone(),
         redirect_uri: request.redirect_uri.clone(),

@@ -7,7 +7,7 @@ use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use idgate_core::application::Application;
-use idgate_core::crypto::{ct_eq, random_token};
+use idgate_core::crypto::{ct_eq, time_ordered_token};
 use idgate_core::grant::{CodeRedemption, Grant, RefreshRotation, RefreshToken};
 use idgate_core::login::{acr, amr};
 use idgate_core::new_id;
@@ -120,7 +120,7 @@ async fn authorization_code(
     let now = state.now();
     let redeemed = state
         .store
-        .redeem_auth_code(&state.keys.token_hash(code), now)
+        .redeem_auth_code(&state.keys.lookup_hash(code), now)
         .await
         .map_err(|e| internal("token: redeeming the code failed", e))?;
     let c = match redeemed {
@@ -180,7 +180,7 @@ async fn active_grant(state: &AppState, id: &str) -> OResult<Grant> {
 
 async fn refresh(state: &AppState, app: &Application, token: &str) -> OResult<TokenResponse> {
     let now = state.now();
-    let hash = state.keys.token_hash(token);
+    let hash = state.keys.lookup_hash(token);
     // Check ownership before spending, so another client cannot burn a token.
     let gid = state
         .store
@@ -227,8 +227,8 @@ async fn refresh(state: &AppState, app: &Application, token: &str) -> OResult<To
 }
 
 fn new_refresh(state: &AppState) -> OResult<(String, String)> {
-    let t = random_token(32).map_err(|e| internal("rng", e))?;
-    let h = state.keys.token_hash(&t);
+    let t = time_ordered_token().map_err(|e| internal("rng", e))?;
+    let h = state.keys.lookup_hash(&t);
     Ok((t, h))
 }
 
@@ -389,7 +389,7 @@ pub async fn revoke(
         let now = state.now();
         let gid = match state
             .store
-            .refresh_token_grant(&state.keys.token_hash(token))
+            .refresh_token_grant(&state.keys.lookup_hash(token))
             .await
             .map_err(|e| internal("revoke: lookup failed", e))?
         {

@@ -845,3 +845,88 @@ async fn oidc_sweeper_deletes_expired_sessions_and_grants() {
     assert!(gone, "the sweeper deleted the expired session and grant");
     s.stop().await;
 }
+
+/// True when `t` has the shape of a time-ordered token: 12 hex digits of time, then 43
+/// random URL-safe characters.
+fn time_ordered(t: &str) -> bool {
+    t.len() == 55 && t[..12].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Session cookies, codes and refresh tokens are time-ordered now; ones issued by an
+/// earlier version (43 random characters, stored under their plain HMAC) keep working
+/// after an upgrade: a signed-in browser stays signed in, a refresh token still refreshes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_tokens_issued_before_time_ordered_ones_keep_working() {
+    use idgate_core::crypto::random_token;
+    use idgate_core::grant::RefreshToken;
+    let s = server().await;
+    let mobile = "+14155550147";
+    user(&s, "ines", PASSWORD, Some(mobile)).await;
+    let client = app_with(&s, LoginFlow::default(), false).await;
+    let mut b = Browser::new();
+    let code = code_for(&s, &mut b, &client.0, &[], "ines", mobile).await;
+    assert!(time_ordered(&code), "{code}");
+    let cookie = b.cookie.clone().unwrap();
+    let secret = cookie.strip_prefix("idgate_session=").unwrap();
+    assert!(time_ordered(secret), "{cookie}");
+    let first = exchange(&s, &client, &code).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let refresh = first.body["refresh_token"].as_str().unwrap();
+    assert!(time_ordered(refresh), "{refresh}");
+
+    let st = s.state();
+    let now = st.now();
+    // A refresh token of the earlier shape for the same grant, stored the earlier way.
+    let grant_id = st
+        .store
+        .refresh_token_grant(&st.keys.lookup_hash(refresh))
+        .await
+        .unwrap()
+        .unwrap();
+    let old_refresh = random_token(32).unwrap();
+    st.store
+        .insert_refresh_token(&RefreshToken {
+            token_hash: st.keys.token_hash(&old_refresh),
+            grant_id,
+            created_at: now,
+            expires_at: now + 3600,
+            used_at: None,
+        })
+        .await
+        .unwrap();
+    let r = token(
+        &s,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &old_refresh),
+            ("client_id", &client.0),
+            ("client_secret", client.1.as_deref().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(time_ordered(r.body["refresh_token"].as_str().unwrap()));
+
+    // A signed-in session whose cookie has the earlier shape: single sign-on still
+    // answers with a code at once.
+    let mut session = st
+        .store
+        .find_session(&st.keys.lookup_hash(secret), now)
+        .await
+        .unwrap()
+        .unwrap();
+    let old_secret = random_token(32).unwrap();
+    session.id = idgate_core::new_id();
+    session.secret_hash = st.keys.token_hash(&old_secret);
+    st.store.insert_session(&session).await.unwrap();
+    let mut old_browser = Browser::new();
+    old_browser.cookie = Some(format!("idgate_session={old_secret}"));
+    let p = old_browser.get(&authorize_url(&s, &client.0, &[])).await;
+    let location = p.location.unwrap_or_default();
+    assert!(
+        query_param(&location, "code").is_some(),
+        "the session was not found: {} {location}",
+        p.status
+    );
+    s.stop().await;
+}
