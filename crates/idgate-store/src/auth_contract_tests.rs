@@ -191,7 +191,7 @@ async fn codes_are_single_use_and_reuse_revokes_the_grant() {
         for _ in 0..8 {
             let s = s.clone();
             tasks.push(tokio::spawn(async move {
-                s.redeem_auth_code("c1", NOW + 1).await
+                s.redeem_auth_code("c1", NOW + 1, None).await
             }));
         }
         let mut won = 0;
@@ -216,11 +216,11 @@ async fn codes_are_single_use_and_reuse_revokes_the_grant() {
         s.insert_grant(&g2).await.unwrap();
         s.insert_auth_code(&code("c2", &g2.id)).await.unwrap();
         assert_eq!(
-            s.redeem_auth_code("c2", NOW + 60).await.unwrap(),
+            s.redeem_auth_code("c2", NOW + 60, None).await.unwrap(),
             CodeRedemption::Invalid
         );
         assert_eq!(
-            s.redeem_auth_code("nope", NOW).await.unwrap(),
+            s.redeem_auth_code("nope", NOW, None).await.unwrap(),
             CodeRedemption::Invalid
         );
         assert!(s.get_grant(&g2.id).await.unwrap().unwrap().is_active(NOW));
@@ -242,6 +242,67 @@ async fn codes_are_single_use_and_reuse_revokes_the_grant() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redemption_stores_its_first_refresh_token_only_when_it_wins() {
+    on_each_backend("first_refresh", |s| async move {
+        let g = grant(Some("sid-fr".into()));
+        s.insert_grant(&g).await.unwrap();
+        s.insert_auth_code(&code("fr1", &g.id)).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..6 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let hash = format!("first-{i}");
+                let r = s.redeem_auth_code("fr1", NOW + 1, Some(&hash)).await;
+                (hash, r)
+            }));
+        }
+        let mut winner = None;
+        for t in tasks {
+            let (hash, r) = t.await.unwrap();
+            match r.unwrap() {
+                CodeRedemption::Redeemed(c) => {
+                    assert_eq!(c.grant_id, g.id);
+                    assert!(winner.replace(hash).is_none(), "one winner");
+                }
+                CodeRedemption::Reused(_) => {
+                    assert_eq!(s.refresh_token_grant(&hash).await.unwrap(), None, "{hash}");
+                }
+                CodeRedemption::Invalid => panic!("the code exists"),
+            }
+        }
+        let winner = winner.expect("one redeemer won");
+        assert_eq!(
+            s.refresh_token_grant(&winner).await.unwrap(),
+            Some(g.id.clone())
+        );
+        // It expires with its grant: unusable at the grant's expiry, usable before.
+        let next = refresh("after-first", "ignored");
+        assert_eq!(
+            s.rotate_refresh_token(&winner, &next, g.expires_at)
+                .await
+                .unwrap(),
+            RefreshRotation::Invalid
+        );
+        assert_eq!(
+            s.rotate_refresh_token(&winner, &next, NOW + 2)
+                .await
+                .unwrap(),
+            RefreshRotation::Rotated(g.id.clone())
+        );
+
+        // An invalid code stores nothing.
+        assert_eq!(
+            s.redeem_auth_code("no-such-code", NOW, Some("first-x"))
+                .await
+                .unwrap(),
+            CodeRedemption::Invalid
+        );
+        assert_eq!(s.refresh_token_grant("first-x").await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_grant_and_its_code_are_stored_together_or_not_at_all() {
     on_each_backend("grant_code", |s| async move {
         let g = grant(Some("sid".into()));
@@ -249,7 +310,7 @@ async fn a_grant_and_its_code_are_stored_together_or_not_at_all() {
             .await
             .unwrap();
         assert_eq!(s.get_grant(&g.id).await.unwrap(), Some(g.clone()));
-        match s.redeem_auth_code("gc1", NOW + 1).await.unwrap() {
+        match s.redeem_auth_code("gc1", NOW + 1, None).await.unwrap() {
             CodeRedemption::Redeemed(c) => assert_eq!(c.grant_id, g.id),
             other => panic!("the code was stored with its grant: {other:?}"),
         }
@@ -277,7 +338,7 @@ async fn a_redeemed_code_outlives_its_expiry_until_its_grant_expires() {
         s.insert_grant(&g).await.unwrap();
         s.insert_auth_code(&code("kept", &g.id)).await.unwrap();
         assert!(matches!(
-            s.redeem_auth_code("kept", NOW + 1).await.unwrap(),
+            s.redeem_auth_code("kept", NOW + 1, None).await.unwrap(),
             CodeRedemption::Redeemed(_)
         ));
         // An unredeemed code next to it goes at its expiry.
@@ -289,11 +350,13 @@ async fn a_redeemed_code_outlives_its_expiry_until_its_grant_expires() {
         // goes, the redeemed one stays as long as its grant (NOW + 86400) lives.
         assert_eq!(s.sweep_grants(NOW + 3600).await.unwrap(), 1);
         assert_eq!(
-            s.redeem_auth_code("unused", NOW + 3600).await.unwrap(),
+            s.redeem_auth_code("unused", NOW + 3600, None)
+                .await
+                .unwrap(),
             CodeRedemption::Invalid
         );
         // So a late replay still revokes what the code issued.
-        match s.redeem_auth_code("kept", NOW + 3601).await.unwrap() {
+        match s.redeem_auth_code("kept", NOW + 3601, None).await.unwrap() {
             CodeRedemption::Reused(c) => assert_eq!(c.grant_id, g.id),
             other => panic!("a replay after the sweep must be seen: {other:?}"),
         }
@@ -304,7 +367,7 @@ async fn a_redeemed_code_outlives_its_expiry_until_its_grant_expires() {
         // With the grant's expiry the tombstone goes too (code and both grants).
         assert_eq!(s.sweep_grants(NOW + 86400).await.unwrap(), 3);
         assert_eq!(
-            s.redeem_auth_code("kept", NOW + 86400).await.unwrap(),
+            s.redeem_auth_code("kept", NOW + 86400, None).await.unwrap(),
             CodeRedemption::Invalid
         );
     })

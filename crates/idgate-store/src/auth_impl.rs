@@ -396,20 +396,30 @@ macro_rules! impl_auth_store {
                 &self,
                 code_hash: &str,
                 now: idgate_core::UnixTime,
+                first_refresh: Option<&str>,
             ) -> idgate_core::store::StoreResult<idgate_core::grant::CodeRedemption> {
                 use idgate_core::grant::CodeRedemption;
                 if let Some(direct) = self.direct() {
-                    // The same three steps as below, in one visit to the writer.
+                    // The same steps as below, in one visit to the writer.
                     let redeem = $crate::sqlite_direct::query($crate::auth_sql::REDEEM_AUTH_CODE)
                         .bind(code_hash)
                         .bind(now);
                     let seen = $crate::sqlite_direct::query($crate::auth_sql::GET_AUTH_CODE)
                         .bind(code_hash);
+                    let refresh = first_refresh.map(|h| {
+                        $crate::sqlite_direct::query($crate::auth_sql::INSERT_FIRST_REFRESH_TOKEN)
+                            .bind(h)
+                            .bind(now)
+                    });
                     return direct
                         .write(move |c| {
                             let decode = $crate::auth_rows::AuthCodeRow::from_direct;
                             if let Some(row) = redeem.fetch_optional(c, decode)? {
-                                return Ok(CodeRedemption::Redeemed(row.into()));
+                                let code = idgate_core::grant::AuthCode::from(row);
+                                if let Some(refresh) = refresh {
+                                    refresh.bind(&code.grant_id).execute(c)?;
+                                }
+                                return Ok(CodeRedemption::Redeemed(code));
                             }
                             match seen
                                 .fetch_optional(c, decode)?
@@ -430,17 +440,31 @@ macro_rules! impl_auth_store {
                             $crate::sqlite_direct::backend("redeem authorization code", e)
                         });
                 }
+                let fail = |e| $crate::error::backend("redeem authorization code", e);
+                let mut tx = self.writer.begin().await.map_err(fail)?;
                 let won = sqlx::query_as::<_, $crate::auth_rows::AuthCodeRow>(
                     $crate::auth_sql::REDEEM_AUTH_CODE,
                 )
                 .bind(code_hash)
                 .bind(now)
-                .fetch_optional(&self.writer)
+                .fetch_optional(&mut *tx)
                 .await
-                .map_err(|e| $crate::error::backend("redeem authorization code", e))?;
+                .map_err(fail)?;
                 if let Some(row) = won {
-                    return Ok(CodeRedemption::Redeemed(row.into()));
+                    let code = idgate_core::grant::AuthCode::from(row);
+                    if let Some(hash) = first_refresh {
+                        sqlx::query($crate::auth_sql::INSERT_FIRST_REFRESH_TOKEN)
+                            .bind(hash)
+                            .bind(now)
+                            .bind(&code.grant_id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(fail)?;
+                    }
+                    tx.commit().await.map_err(fail)?;
+                    return Ok(CodeRedemption::Redeemed(code));
                 }
+                drop(tx);
                 let seen = sqlx::query_as::<_, $crate::auth_rows::AuthCodeRow>(
                     $crate::auth_sql::GET_AUTH_CODE,
                 )

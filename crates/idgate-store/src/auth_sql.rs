@@ -58,6 +58,12 @@ pub(crate) const GET_AUTH_CODE: &str = "SELECT code_hash, grant_id, client_id, r
 pub(crate) const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens \
     (token_hash, grant_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5)";
 
+/// A code's first refresh token, inserted with the code's redemption ($3: the code's
+/// grant); it expires with the grant.
+pub(crate) const INSERT_FIRST_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens \
+    (token_hash, grant_id, created_at, expires_at, used_at) \
+    SELECT $1, g.id, $2, g.expires_at, NULL FROM grants g WHERE g.id = $3";
+
 /// Single use, like codes.
 pub(crate) const SPEND_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = $2 \
     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING grant_id";

@@ -49,8 +49,17 @@ pub trait AuthStore: Send + Sync {
     /// Marks an unexpired code used; exactly one caller gets `Redeemed`. A later use
     /// gets `Reused` and revokes the grant, for as long as the grant could be used: the
     /// redeemed code is kept until the grant expires, whatever its own expiry.
-    async fn redeem_auth_code(&self, code_hash: &str, now: UnixTime)
-    -> StoreResult<CodeRedemption>;
+    ///
+    /// With `first_refresh` (a refresh token's hash), a `Redeemed` code also stores that
+    /// refresh token for the code's grant, created `now` and expiring with the grant, in
+    /// the same transaction: the token endpoint's two writes become one, and a refresh
+    /// token never exists for a code that was not redeemed.
+    async fn redeem_auth_code(
+        &self,
+        code_hash: &str,
+        now: UnixTime,
+        first_refresh: Option<&str>,
+    ) -> StoreResult<CodeRedemption>;
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
     /// Spends `old_hash` and stores `new` (with the old token's grant id) in one
     /// transaction. A second use of a spent token revokes its grant.

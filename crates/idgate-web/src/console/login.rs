@@ -132,7 +132,7 @@ pub async fn callback(
     let now = state.now();
     let redeemed = match state
         .store
-        .redeem_auth_code(&state.keys.lookup_hash(code), now)
+        .redeem_auth_code(&state.keys.lookup_hash(code), now, None)
         .await
     {
         Ok(CodeRedemption::Redeemed(c)) => c,

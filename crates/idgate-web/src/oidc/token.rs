@@ -118,9 +118,11 @@ async fn authorization_code(
     code_verifier: Option<String>,
 ) -> OResult<TokenResponse> {
     let now = state.now();
+    // The first refresh token is stored by the redemption itself (one write).
+    let (refresh_token, refresh_hash) = new_refresh(state)?;
     let redeemed = state
         .store
-        .redeem_auth_code(&state.keys.lookup_hash(code), now)
+        .redeem_auth_code(&state.keys.lookup_hash(code), now, Some(&refresh_hash))
         .await
         .map_err(|e| internal("token: redeeming the code failed", e))?;
     let c = match redeemed {
@@ -165,7 +167,7 @@ async fn authorization_code(
         ));
     }
     let grant = active_grant(state, &c.grant_id).await?;
-    respond(state, app, &grant, true).await
+    respond(state, app, &grant, Some(refresh_token)).await
 }
 
 async fn active_grant(state: &AppState, id: &str) -> OResult<Grant> {
@@ -221,7 +223,7 @@ async fn refresh(state: &AppState, app: &Application, token: &str) -> OResult<To
             ));
         }
     }
-    let mut resp = respond(state, app, &grant, false).await?;
+    let mut resp = respond(state, app, &grant, None).await?;
     resp.refresh_token = Some(next);
     Ok(resp)
 }
@@ -241,12 +243,12 @@ async fn client_tokens(state: &AppState, app: &Application) -> OResult<ClientTok
         .map_err(|e| internal("token: loading the client's token settings failed", e))
 }
 
-/// Access token + ID token (+ a first refresh token when `with_refresh`).
+/// Access token + ID token (+ `refresh_token`, already stored, when given).
 async fn respond(
     state: &AppState,
     app: &Application,
     grant: &Grant,
-    with_refresh: bool,
+    refresh_token: Option<String>,
 ) -> OResult<TokenResponse> {
     let now = state.now();
     let issuer = &state.settings.issuer;
@@ -297,23 +299,6 @@ async fn respond(
     let id_token = ring
         .sign(client.id_token_alg, ID_TOKEN_TYP, &id)
         .map_err(|e| internal("token: signing the ID token failed", e))?;
-    let refresh_token = if with_refresh {
-        let (t, h) = new_refresh(state)?;
-        state
-            .store
-            .insert_refresh_token(&RefreshToken {
-                token_hash: h,
-                grant_id: grant.id.clone(),
-                created_at: now,
-                expires_at: grant.expires_at,
-                used_at: None,
-            })
-            .await
-            .map_err(|e| internal("token: storing the refresh token failed", e))?;
-        Some(t)
-    } else {
-        None
-    };
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
