@@ -130,28 +130,32 @@ print("""
   SQLite connections itself (`sqlite_lanes.rs`). That change, and readers without a memory
   map, took `issue` from ~2,700/s to ~4,400/s and `check` from ~4,900/s to ~8,700/s at
   concurrency 32 (same command, same machine).
-- A complete sign-in is six requests and 18 SQL statements, 9 of them writes (session
-  create and two saves that also rotate its secret, verification, message log, approval,
-  grant with its code, code redemption, refresh token). Those statements run in place
-  through rusqlite (`sqlite_direct.rs`: no thread hand-off), writes that meet at the writer
-  are committed as one group, and WAL checkpoints run on a thread of their own
-  (`sqlite_checkpoint.rs`). Two finds of this round, measured with `perf record --call-graph
-  dwarf` on the server during the `password only` run: every read of a user re-parsed its
-  stored phone number with libphonenumber (regexes behind a shared cache, ~10% of the
-  server's CPU and a lock all workers queued on), and every signed JWT re-parsed the
-  PKCS#8 signing key (~4%). Stored numbers are now checked for their E.164 shape only and
-  the key pair is parsed once (`idgate-oidc/src/jws.rs`); on the same machine, back to back,
-  the password-only flow went from ~1,300/s to ~2,000–2,250/s. The four tables a sign-in
-  writes are now WITHOUT ROWID (migration 7: one b-tree per row instead of two), about 14%
-  more sign-ins per second in an A/B of the two builds run alternately (1,737 and 1,704/s
-  against 2,007 and 1,924/s).
-- The target of 2,000 sign-ins/s is not met in this run: the password-only flow reached
-  1,804/s at concurrency 32 and 1,956/s at 8. This virtual machine's speed drifts: the same
-  build measured 2,144–2,253/s early in the session and 1,704–1,737/s an hour later, and the
-  sign-in rows come last, on a database grown by every earlier row. Where the server's CPU
-  goes per sign-in (~850 µs): about 40% inside SQLite (a third of that writing WAL frames:
-  a sign-in still changes ~20 pages), ~7% ES256 signing (ID and access token), loopback TCP
-  and HTTP, HTML and JSON the rest; the load client now takes ~12% of the machine.
+- A complete sign-in (password + SMS code) is six requests and 8 writes (session create,
+  two saves that also rotate its secret, verification, message log, approval, grant with its
+  code, code redemption with the first refresh token); the password-only code flow is four
+  requests (`/authorize`, the sign-in page, the password, `/token`) and 4 writes. The
+  statements run in place through rusqlite (`sqlite_direct.rs`: no thread hand-off), writes
+  that meet at the writer are committed as one group, and WAL checkpoints run on a thread of
+  their own (`sqlite_checkpoint.rs`).
+- What this round changed, each measured with `perf record` on the server during the
+  password-only run and kept only after an A/B of the two builds run alternately on fresh
+  databases (`idgate-bench --scenario signin --password-only --concurrency 32 --duration 10`):
+  glibc's malloc/free were ~13% of the server's CPU, and the binary now uses mimalloc
+  (2,264/2,497/2,451 against 1,972/2,332/2,120 sign-ins/s; resident memory ~30 MiB higher,
+  table above); session cookies, codes and refresh tokens start with their creation time, so
+  their index keys sort by time and new rows share pages instead of dirtying random ones; the
+  code's redemption stores the first refresh token in the same transaction
+  (2,654/2,433/2,617 against 2,458/2,576/2,462/s). Earlier rounds: stored phone numbers
+  checked for their E.164 shape instead of re-parsed with libphonenumber (~10%), the signing
+  key pair parsed once (~4%), the sign-in tables WITHOUT ROWID (~14%).
+- The comparison of issue 5 (oidc-provider's complete code flow with PKCE and a plain
+  password compare, ~1,000 flows/s) is the `password only` row: the same requests. It now
+  runs at 2,433/s at concurrency 32 and 2,246/s at 8, with ~680–710 µs of server CPU per
+  flow, about 35% of it inside SQLite. The password + SMS rows do more than that comparison
+  (two more requests, a verification, a message and its log, the code check, and the load
+  client reading each code from `/dev/outbox` on the same server) and stay below 2,000/s:
+  1,535/s at m=64. This virtual machine's speed drifts by ±15% within an hour, so figures
+  are only comparable within one run.
 - Under steady writes SQLite never restarted the WAL on its own (passive checkpoints are
   always a few frames behind), and it grew without bound (4 GB after ten minutes). The
   checkpoint thread now holds the writer lane for a few milliseconds and restarts it once it
@@ -162,5 +166,6 @@ print("""
 - With production Argon2 the password hash takes most of the server's CPU (table above); the
   hashing pool runs one hash per core minus one, so code checks and token requests keep a core,
   and each concurrent hash reuses one Argon2 working memory instead of allocating ~19 MiB per
-  check (resident memory after the whole run stays near 60 MiB, against 150 MiB before).
+  check (150 MiB resident after the whole run before that; now ~86 MiB, of which ~30 MiB
+  is mimalloc's larger footprint).
 """)
