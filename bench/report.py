@@ -98,8 +98,8 @@ targets = [
     ("issue 5", "sqlite", "discovery", 32, "rate", 54000, "≥ 54,000 req/s (3× oidc-provider)"),
     ("issue 5", "sqlite", "jwks", 32, "rate", 84000, "≥ 84,000 req/s (3×)"),
     ("issue 5", "sqlite", "token", 32, "rate", 22800, "≥ 22,800 client_credentials/s (3×)"),
-    ("issue 5", "sqlite, argon2 m=1024 t=1", "signin", 32, "rate", 2000, "≥ 2,000 complete sign-ins/s (2×)"),
-    ("issue 5", "sqlite, argon2 m=64 t=1", "signin", 32, "rate", 2000, "≥ 2,000 complete sign-ins/s (2×)"),
+    ("issue 5", "sqlite, argon2 m=1024 t=1", "signin", 32, "rate", 2000, "≥ 2,000 sign-ins/s with the SMS step as well (a stricter reading: the comparison has no such step)"),
+    ("issue 5", "sqlite, argon2 m=64 t=1", "signin", 32, "rate", 2000, "≥ 2,000 sign-ins/s with the SMS step as well (a stricter reading: the comparison has no such step)"),
     ("issue 5", "sqlite, argon2 m=64 t=1, password only", "signin", 32, "rate", 2000, "≥ 2,000 complete code flows/s (2× oidc-provider's code flow)"),
 ]
 print("\n## Targets\n")
