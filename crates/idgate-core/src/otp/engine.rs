@@ -326,7 +326,7 @@ impl OtpEngine {
             _ => generate_code(policy.length, policy.alphanumeric)?,
         };
         if let Some(g) = &self.guard {
-            let to = PhoneNumber::parse(&v.destination, None)
+            let to = PhoneNumber::from_stored(&v.destination)
                 .map_err(|e| OtpError::Store(StoreError::Corrupt(e.to_string())))?;
             g.before_send(
                 v.channel,
@@ -352,7 +352,7 @@ impl OtpEngine {
             self.resend_allowed(&v, now)?;
             return Err(OtpError::Cooldown(v.resend_wait(now).max(1)));
         }
-        let to = PhoneNumber::parse(&v.destination, None)
+        let to = PhoneNumber::from_stored(&v.destination)
             .map_err(|e| OtpError::Store(StoreError::Corrupt(e.to_string())))?;
         let delivery = Delivery {
             verification_id: id,

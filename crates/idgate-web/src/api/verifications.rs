@@ -64,7 +64,7 @@ pub fn view(v: &Verification, now: i64) -> Value {
         "id": v.id,
         "status": status.as_str(),
         "channel": v.channel.as_str(),
-        "to": PhoneNumber::parse(&v.destination, None).map(|p| p.masked_last4()).unwrap_or_default(),
+        "to": PhoneNumber::from_stored(&v.destination).map(|p| p.masked_last4()).unwrap_or_default(),
         "purpose": v.purpose.as_str(),
         "attempts_left": v.attempts_left(),
         "resends_left": v.max_resends.saturating_sub(v.resends),
