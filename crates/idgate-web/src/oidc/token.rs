@@ -223,9 +223,7 @@ async fn refresh(state: &AppState, app: &Application, token: &str) -> OResult<To
             ));
         }
     }
-    let mut resp = respond(state, app, &grant, None).await?;
-    resp.refresh_token = Some(next);
-    Ok(resp)
+    respond(state, app, &grant, Some(next)).await
 }
 
 fn new_refresh(state: &AppState) -> OResult<(String, String)> {
