@@ -301,6 +301,21 @@ pub struct Journey {
     #[serde(default)]
     pub ghost_resends: u32,
     pub started_at: UnixTime,
+    /// Set only on a *forward* row: the short-lived record, stored under a session's
+    /// previous secret when a code's proof rotated it, that lets a double submit of the
+    /// same code continue as the rotated session (see idgate-web's `login::forward`).
+    /// Such a row is never a sign-in in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward: Option<Forward>,
+}
+
+/// What a forward row carries: the rotated session's secret, sealed (AES-GCM under the
+/// master key, with the previous secret and the code as associated data, base64), and the
+/// verification whose code may open it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forward {
+    pub verification_id: String,
+    pub sealed: String,
 }
 
 impl Journey {
@@ -318,6 +333,7 @@ impl Journey {
             ghost_sent_at: None,
             ghost_resends: 0,
             started_at: now,
+            forward: None,
         }
     }
 }

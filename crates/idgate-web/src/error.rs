@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use idgate_core::otp::OtpError;
+use idgate_core::otp::{OtpError, VerificationStatus};
 use idgate_core::store::StoreError;
 use serde_json::json;
 
@@ -185,7 +185,13 @@ impl From<OtpError> for ApiError {
                 StatusCode::CONFLICT,
                 "verification_not_pending",
                 "The verification is over",
-                format!("the verification is {}; start a new one", status.as_str()),
+                match status {
+                    VerificationStatus::Approved => "the verification is approved already: a code \
+                        approves once, so no later submit (the right code included) is valid; \
+                        start a new verification to prove the number again"
+                        .to_string(),
+                    s => format!("the verification is {}; start a new one", s.as_str()),
+                },
             )
             .with_extra(json!({"verification_status": status.as_str()})),
             OtpError::ResendLimit(max) => ApiError::new(

@@ -80,7 +80,20 @@ pub async fn create(state: &AppState, journey: Option<Journey>) -> Result<Loaded
 /// write. False if another request rotated it first — the caller's cookie is then stale
 /// (and `loaded` is left as it was).
 pub async fn rotate_and_save(state: &AppState, loaded: &mut Loaded) -> Result<bool, SessionError> {
-    let secret = time_ordered_token().map_err(|_| SessionError::Rng)?;
+    rotate_to(state, loaded, new_secret()?).await
+}
+
+/// A new cookie secret.
+pub fn new_secret() -> Result<String, SessionError> {
+    time_ordered_token().map_err(|_| SessionError::Rng)
+}
+
+/// [`rotate_and_save`] to a secret the caller chose (and may have recorded first).
+pub async fn rotate_to(
+    state: &AppState,
+    loaded: &mut Loaded,
+    secret: String,
+) -> Result<bool, SessionError> {
     let mut session = loaded.session.clone();
     session.secret_hash = state.keys.lookup_hash(&secret);
     session.csrf = random_token(24).map_err(|_| SessionError::Rng)?;

@@ -1,7 +1,8 @@
 //! The OTP engine: issues codes, hands them to the notifier, checks submissions.
 //!
 //! Guarantees (held by the store's conditional updates, so they hold across processes):
-//! a code is approved at most once; wrong submissions beyond `max_attempts` are never
+//! a code is approved at most once and every submit after that (its right code included)
+//! is refused as `NotPending`; wrong submissions beyond `max_attempts` are never
 //! counted and the code is dead after them; a resend inside the cooldown is refused.
 
 use std::sync::Arc;
@@ -237,38 +238,43 @@ impl OtpEngine {
     }
 
     /// [`OtpEngine::check`] for the Verify API: a verification another application
-    /// started is `NotFound` (its existence is not revealed). One read serves both the
-    /// ownership test and the check.
+    /// started, or one that is not the API's own (a sign-in or enrolment code of the same
+    /// application), is `NotFound` (its existence is not revealed). One read serves both
+    /// the ownership test and the check.
     pub async fn check_for_application(
         &self,
         id: &str,
         client_id: &str,
         input: &str,
     ) -> Result<CheckOutcome, OtpError> {
+        let v = self.get_for_application(id, client_id).await?;
+        self.check_loaded(v, input).await
+    }
+
+    /// A verification the Verify API of `client_id` may see: started by that application
+    /// through the API (`purpose: api`). Sign-in and enrolment codes are the sign-in pages'
+    /// alone — an API caller that could check them could lock the user out with wrong
+    /// codes, or read and cancel them.
+    pub async fn get_for_application(
+        &self,
+        id: &str,
+        client_id: &str,
+    ) -> Result<Verification, OtpError> {
         let v = self.load(id).await?;
-        if v.application_id.as_deref() != Some(client_id) {
+        if v.application_id.as_deref() != Some(client_id) || v.purpose != Purpose::Api {
             return Err(OtpError::NotFound);
         }
-        self.check_loaded(v, input).await
+        Ok(v)
     }
 
     async fn check_loaded(&self, v: Verification, input: &str) -> Result<CheckOutcome, OtpError> {
         let id = v.id.as_str();
         let now = self.clock.now();
         if let Some(done) = self.settle_if_over(&v, now).await? {
-            // An approved verification answers "approved" again only to its right code
-            // (a repeated or concurrent submit). Any other code is refused outright:
-            // answering "approved" to it would let a wrong code pass a caller that checks
-            // the status, or a sign-in whose approval was not yet recorded.
-            if done.status == VerificationStatus::Approved
-                && !ct_eq(
-                    &self.keys.code_hmac(id, &normalise_input(input)),
-                    &v.code_hmac,
-                )
-            {
-                return Err(OtpError::NotPending(VerificationStatus::Approved));
-            }
-            return Ok(done);
+            // A finished verification accepts nothing more, its right code included: a
+            // code approves once, so a replayed or concurrent submit of an approved code
+            // must not read as a second proof of the number.
+            return Err(OtpError::NotPending(done.status));
         }
         // A locked account's codes are refused, the right one too.
         if let (Some(g), Some(user)) = (&self.guard, &v.user_id) {
@@ -289,8 +295,9 @@ impl OtpEngine {
                     attempts_left: v.attempts_left(),
                 });
             }
-            // Someone else finished it first (another submit, a resend, expiry).
-            return self.current_outcome(id, now).await;
+            // Someone else finished it first (a concurrent submit of the same code, a
+            // resend, expiry): this submit proved nothing.
+            return Err(self.not_pending(id, now).await);
         }
         let failed = self.store.record_failed_attempt(id, now).await?;
         if let (Some(g), Some(user), Some(_)) = (&self.guard, &v.user_id, &failed)
@@ -303,7 +310,8 @@ impl OtpEngine {
                 status: f.status,
                 attempts_left: v.max_attempts.saturating_sub(f.attempts),
             }),
-            None => self.current_outcome(id, now).await,
+            // Finished between our read and our write: not counted, and refused.
+            None => Err(self.not_pending(id, now).await),
         }
     }
 
@@ -440,12 +448,12 @@ impl OtpEngine {
         }))
     }
 
-    async fn current_outcome(&self, id: &str, now: UnixTime) -> Result<CheckOutcome, OtpError> {
-        let v = self.load(id).await?;
-        Ok(CheckOutcome {
-            status: v.effective_status(now),
-            attempts_left: v.attempts_left(),
-        })
+    /// The refusal for a submit that found the verification finished by someone else.
+    async fn not_pending(&self, id: &str, now: UnixTime) -> OtpError {
+        match self.load(id).await {
+            Ok(v) => OtpError::NotPending(v.effective_status(now)),
+            Err(e) => e,
+        }
     }
 
     fn ciphertext_if_needed(

@@ -115,13 +115,10 @@ async fn start(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-/// Loads a verification owned by the calling application (others' are "not found").
+/// Loads a verification the calling application started through this API (others', and
+/// its own sign-in codes, are "not found").
 async fn owned(state: &AppState, app_client_id: &str, id: &str) -> ApiResult<Verification> {
-    let v = state.otp.get(id).await?;
-    if v.application_id.as_deref() != Some(app_client_id) {
-        return Err(ApiError::not_found("verification"));
-    }
-    Ok(v)
+    Ok(state.otp.get_for_application(id, app_client_id).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/verifications/{id}", tag = "verifications", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, body = crate::openapi::Problem)), security(("client_basic" = [])))]

@@ -8,6 +8,7 @@ use idgate_core::crypto::ct_eq;
 use idgate_core::login::Journey;
 use idgate_core::user::User;
 
+use crate::login::forward;
 use crate::oidc::authorize::effective_flow;
 use crate::pages::{self, Texts, i18n};
 use crate::session::{self, Loaded};
@@ -26,6 +27,10 @@ pub struct Ctx {
     /// A factor was proven and the secret must change with the next session write (see
     /// [`Ctx::rotate_on_save`]).
     pub rotation_due: bool,
+    /// The code (verification id, normalised input) whose proof left the rotation due:
+    /// the rotation then stores a forward row so that a double submit of the same code
+    /// lands where this one does (`login::forward`).
+    pub forward_proof: Option<(String, String)>,
 }
 
 pub fn server_error(state: &AppState, t: &'static Texts) -> Response {
@@ -50,21 +55,51 @@ fn expired(state: &AppState, t: &'static Texts) -> Response {
     )
 }
 
+/// The session a sign-in request's cookie names, or the page to answer when there is none.
+pub async fn load_session(state: &AppState, headers: &HeaderMap) -> Result<Loaded, Response> {
+    let t0 = i18n::for_locales(None, accept_language(headers));
+    match session::load(state, headers).await {
+        Ok(Some(l)) => Ok(l),
+        Ok(None) => Err(expired(state, t0)),
+        Err(e) => {
+            tracing::error!(error = %e, "login: loading the session failed");
+            Err(server_error(state, t0))
+        }
+    }
+}
+
+fn accept_language(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// "Your sign-in has expired" in the request's language.
+pub fn expired_page(state: &AppState, headers: &HeaderMap) -> Response {
+    expired(state, i18n::for_locales(None, accept_language(headers)))
+}
+
 impl Ctx {
     pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Self, Response> {
-        let accept = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok());
+        let loaded = load_session(state, headers).await?;
+        Self::from_loaded(state, headers, loaded).await
+    }
+
+    /// The context of an already loaded session. A forward row (see `login::forward`) is
+    /// no sign-in in progress: it answers as an expired one.
+    pub async fn from_loaded(
+        state: &AppState,
+        headers: &HeaderMap,
+        loaded: Loaded,
+    ) -> Result<Self, Response> {
+        let accept = accept_language(headers);
         let t0 = i18n::for_locales(None, accept);
-        let loaded = match session::load(state, headers).await {
-            Ok(Some(l)) => l,
-            Ok(None) => return Err(expired(state, t0)),
-            Err(e) => {
-                tracing::error!(error = %e, "login: loading the session failed");
-                return Err(server_error(state, t0));
-            }
-        };
-        let Some(journey) = loaded.session.journey.clone() else {
+        let Some(journey) = loaded
+            .session
+            .journey
+            .clone()
+            .filter(|j| j.forward.is_none())
+        else {
             return Err(expired(state, t0));
         };
         let t = i18n::for_locales(journey.request.ui_locales.as_deref(), accept);
@@ -105,23 +140,14 @@ impl Ctx {
             t,
             new_cookie: false,
             rotation_due: false,
+            forward_proof: None,
         })
     }
 
     /// Whether a form post is genuine: same-origin by the browser's own headers, and
     /// carrying this session's CSRF token.
     pub fn form_ok(&self, headers: &HeaderMap, csrf: Option<&str>) -> bool {
-        if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
-            && !matches!(site, "same-origin" | "none")
-        {
-            return false;
-        }
-        if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-            && origin != issuer_origin(&self.state.settings.issuer)
-        {
-            return false;
-        }
-        csrf.is_some_and(|c| ct_eq(c.as_bytes(), self.loaded.session.csrf.as_bytes()))
+        form_ok(&self.state, headers, &self.loaded.session.csrf, csrf)
     }
 
     /// Writes the journey back into the session (rotating its secret if a proven factor
@@ -164,7 +190,20 @@ impl Ctx {
 
     /// Gives the session a new secret and saves it (one write).
     async fn rotate(&mut self) -> Result<(), Response> {
-        match session::rotate_and_save(&self.state, &mut self.loaded).await {
+        let secret = session::new_secret().map_err(|_| server_error(&self.state, self.t))?;
+        if let Some(proof) = self.forward_proof.take() {
+            // Before the rotation, so that whoever no longer finds the old secret's
+            // session finds its forward row.
+            forward::store(
+                &self.state,
+                &self.loaded,
+                &secret,
+                &self.journey.request,
+                &proof,
+            )
+            .await;
+        }
+        match session::rotate_to(&self.state, &mut self.loaded, secret).await {
             Ok(true) => {
                 self.new_cookie = true;
                 self.rotation_due = false;
@@ -198,6 +237,22 @@ impl Ctx {
     pub fn locale(&self) -> Option<String> {
         self.user.as_ref().and_then(|u| u.locale.clone())
     }
+}
+
+/// Whether a form post is genuine: same-origin by the browser's own headers, and carrying
+/// the session's CSRF token (`expected`).
+pub fn form_ok(state: &AppState, headers: &HeaderMap, expected: &str, csrf: Option<&str>) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+        && origin != issuer_origin(&state.settings.issuer)
+    {
+        return false;
+    }
+    csrf.is_some_and(|c| ct_eq(c.as_bytes(), expected.as_bytes()))
 }
 
 /// `scheme://host[:port]` of the issuer.

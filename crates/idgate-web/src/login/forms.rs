@@ -7,12 +7,13 @@ use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idgate_core::login::{Factor, MobileState, Step, second_options};
-use idgate_core::otp::{OtpError, VerificationStatus};
+use idgate_core::otp::{OtpError, VerificationStatus, normalise_input};
 use idgate_core::phone::PhoneNumber;
 
-use crate::login::context::{Ctx, server_error};
-use crate::login::{flow, render, throttle};
+use crate::login::context::{Ctx, form_ok, load_session, server_error};
+use crate::login::{flow, forward, render, throttle};
 use crate::pages::fill;
+use crate::session::cookie_value;
 use crate::state::AppState;
 
 type Fields = HashMap<String, String>;
@@ -24,6 +25,10 @@ fn field<'a>(f: &'a Fields, k: &str) -> &'a str {
 /// Loads the context and checks the form; a stale or cross-site form re-shows the step.
 async fn start(state: &AppState, headers: &HeaderMap, form: &Fields) -> Result<Ctx, Response> {
     let ctx = Ctx::load(state, headers).await?;
+    check_form(ctx, headers, form).await
+}
+
+async fn check_form(ctx: Ctx, headers: &HeaderMap, form: &Fields) -> Result<Ctx, Response> {
     if !ctx.form_ok(headers, form.get("csrf").map(String::as_str)) {
         let msg = ctx.t.form_expired.to_string();
         return Err(match flow::step(&ctx) {
@@ -166,12 +171,30 @@ pub async fn code(
     headers: HeaderMap,
     Form(form): Form<Fields>,
 ) -> Response {
-    let mut ctx = match start(&state, &headers, &form).await {
+    let input = field(&form, "code").trim().to_string();
+    let loaded = match load_session(&state, &headers).await {
+        Ok(l) => l,
+        Err(r) => {
+            // The same code again, after its first submit rotated the session.
+            let row = match cookie_value(&headers) {
+                Some(secret) => forward::find(&state, &secret).await,
+                None => None,
+            };
+            let Some(row) = row else { return r };
+            let csrf = form.get("csrf").map(String::as_str);
+            let csrf_ok = form_ok(&state, &headers, &row.session.csrf, csrf);
+            return forward::resume(&state, &headers, csrf_ok, &input, row).await;
+        }
+    };
+    let ctx = match Ctx::from_loaded(&state, &headers, loaded).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut ctx = match check_form(ctx, &headers, &form).await {
         Ok(c) => c,
         Err(r) => return r,
     };
     let t = ctx.t;
-    let input = field(&form, "code").trim().to_string();
     if input.is_empty() {
         return render::code(
             &ctx,
@@ -210,7 +233,16 @@ pub async fn code(
     };
     let outcome = match state.otp.check(&pending.verification_id, &input).await {
         Ok(o) => o,
-        // Gone, or approved already and this is not its code: start this step again.
+        // Approved by a concurrent submit of this form (a double click): that submit
+        // rotates the session and leaves a forward row; land where it lands.
+        Err(OtpError::NotPending(VerificationStatus::Approved)) => {
+            if let Some(row) = forward::wait_for(&state, &ctx.loaded.secret).await {
+                return forward::resume(&state, &headers, true, &input, row).await;
+            }
+            ctx.journey.code = None;
+            return flow::advance(ctx).await;
+        }
+        // Gone or finished: start this step again.
         Err(OtpError::NotFound) | Err(OtpError::NotPending(_)) => {
             ctx.journey.code = None;
             return flow::advance(ctx).await;
@@ -232,6 +264,7 @@ pub async fn code(
                 return r;
             }
             ctx.journey.code = None;
+            ctx.forward_proof = Some((pending.verification_id.clone(), normalise_input(&input)));
             flow::proven(&mut ctx, pending.factor);
             return flow::advance(ctx).await;
         }

@@ -5,6 +5,7 @@
 
 mod admin_api;
 mod cli;
+mod code_once;
 mod config;
 mod console;
 mod crash;

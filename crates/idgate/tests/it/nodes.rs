@@ -79,12 +79,30 @@ async fn two_processes_share_single_use_and_attempt_limits() {
                 .json()
                 .await
                 .unwrap();
-            v["status"].as_str().unwrap().to_string()
+            // 200 answers carry `status`; a 409 carries `verification_status`.
+            (
+                v["status"].as_str().unwrap_or("refused").to_string(),
+                v["verification_status"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
         }));
     }
+    let mut answers = Vec::new();
     for t in tasks {
-        assert_eq!(t.await.unwrap(), "approved");
+        answers.push(t.await.unwrap());
     }
+    let approved = answers.iter().filter(|(s, _)| s == "approved").count();
+    let refused = answers
+        .iter()
+        .filter(|(s, v)| s == "refused" && v == "approved")
+        .count();
+    assert_eq!(
+        (approved, refused),
+        (1, 39),
+        "exactly one of 40 submits across two processes approves: {answers:?}"
+    );
     // B sees the verification as approved; its attempts are untouched.
     let v: Value = http
         .get(format!("{}/api/v1/verifications/{id}", b.base()))
@@ -116,18 +134,25 @@ async fn two_processes_share_single_use_and_attempt_limits() {
                 .json()
                 .await
                 .unwrap();
-            v["status"].as_str().unwrap().to_string()
+            v["status"]
+                .as_str()
+                .or(v["verification_status"].as_str().map(|_| "refused"))
+                .unwrap()
+                .to_string()
         }));
     }
-    let mut pending = 0;
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
     for t in tasks {
-        if t.await.unwrap() == "pending" {
-            pending += 1;
-        }
+        *counts.entry(t.await.unwrap()).or_default() += 1;
     }
     assert_eq!(
-        pending, 4,
-        "only the first four wrong codes leave it pending"
+        (
+            counts.get("pending"),
+            counts.get("max_attempts_reached"),
+            counts.get("refused")
+        ),
+        (Some(&4), Some(&1), Some(&95)),
+        "four wrong codes leave it pending, the fifth closes it, the rest are refused: {counts:?}"
     );
     let v: Value = http
         .get(format!("{}/api/v1/verifications/{id}", a.base()))

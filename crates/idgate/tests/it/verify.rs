@@ -40,6 +40,18 @@ impl<'a> Api<'a> {
         (status, r.json().await.unwrap_or(Value::Null), headers)
     }
 
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .s
+            .http
+            .get(self.s.url(path))
+            .basic_auth(&self.id, Some(&self.secret))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
     async fn start(&self, to: &str) -> Value {
         let (st, v, _) = self
             .post("/api/v1/verifications", json!({"to": to, "channel": "sms"}))
@@ -56,6 +68,25 @@ impl<'a> Api<'a> {
             )
             .await;
         assert_eq!(st, 200, "{v}");
+        v
+    }
+
+    /// A check that must be refused because the verification is over: 409
+    /// `verification_not_pending` naming the status, never `valid: true`.
+    async fn check_refused(&self, id: &str, code: &str, status: &str) -> Value {
+        let (st, v, _) = self
+            .post(
+                &format!("/api/v1/verifications/{id}/check"),
+                json!({"code": code}),
+            )
+            .await;
+        assert_eq!(st, 409, "{v}");
+        assert_eq!(
+            v["type"], "urn:idgate:problem:verification_not_pending",
+            "{v}"
+        );
+        assert_eq!(v["verification_status"], status, "{v}");
+        assert_ne!(v["valid"], true, "{v}");
         v
     }
 
@@ -93,26 +124,19 @@ async fn issue_deliver_check_approve() {
     assert_eq!(r["status"], "approved");
     assert_eq!(r["valid"], true);
     assert!(!r.to_string().contains(&code), "the code is never echoed");
-    // Single use: the same code again does not approve anything new.
-    let (st, v, _) = api
-        .post(
-            &format!("/api/v1/verifications/{id}/check"),
-            json!({"code": code}),
-        )
-        .await;
+    // A code approves once: the same (right) code again is refused, and so is any other.
+    let v = api.check_refused(id, &code, "approved").await;
+    assert!(
+        v["detail"].as_str().unwrap().contains("approves once"),
+        "{v}"
+    );
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    api.check_refused(id, wrong, "approved").await;
+    api.check_refused(id, &code, "approved").await;
+    // Reading it still says approved.
+    let (st, v) = api.get(&format!("/api/v1/verifications/{id}")).await;
     assert_eq!(st, 200);
     assert_eq!(v["status"], "approved");
-    // Any other code is refused: "approved" is never the answer to a wrong code.
-    let wrong = if code == "000000" { "111111" } else { "000000" };
-    let (st, v, _) = api
-        .post(
-            &format!("/api/v1/verifications/{id}/check"),
-            json!({"code": wrong}),
-        )
-        .await;
-    assert_eq!(st, 409, "a wrong code on an approved verification: {v}");
-    assert_ne!(v["valid"], true);
-    assert_eq!(v["verification_status"], "approved");
     let (st, _, _) = api
         .post(&format!("/api/v1/verifications/{id}/resend"), json!({}))
         .await;
@@ -161,10 +185,10 @@ async fn wrong_codes_use_up_attempts_then_the_code_is_dead() {
     }
     let r = api.check(id, wrong).await;
     assert_eq!(r["status"], "max_attempts_reached");
-    // Dead even with the right code.
-    let r = api.check(id, &code).await;
-    assert_eq!(r["status"], "max_attempts_reached");
     assert_eq!(r["valid"], false);
+    // Dead even with the right code: refused like any submit to a finished verification.
+    api.check_refused(id, &code, "max_attempts_reached").await;
+    api.check_refused(id, wrong, "max_attempts_reached").await;
     s.stop().await;
 }
 
@@ -175,8 +199,7 @@ async fn codes_expire_on_the_injected_clock() {
     let id = api.start(TO).await["id"].as_str().unwrap().to_string();
     let code = api.code(TO, 6).await;
     s.clock.advance(301);
-    let r = api.check(&id, &code).await;
-    assert_eq!(r["status"], "expired");
+    api.check_refused(&id, &code, "expired").await;
     let (_, v, _) = api
         .post(&format!("/api/v1/verifications/{id}/resend"), json!({}))
         .await;
@@ -288,17 +311,33 @@ async fn fifty_concurrent_correct_submissions_approve_exactly_once() {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(r.status(), 200);
-            r.json::<Value>().await.unwrap()
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }));
     }
-    let mut approved_now = 0;
+    let (mut approved, mut refused) = (0, 0);
     for t in tasks {
-        let v = t.await.unwrap();
-        assert_eq!(v["status"], "approved");
-        approved_now += 1;
+        let (st, v) = t.await.unwrap();
+        match st {
+            200 => {
+                assert_eq!(v["status"], "approved", "{v}");
+                assert_eq!(v["valid"], true, "{v}");
+                approved += 1;
+            }
+            409 => {
+                assert_eq!(v["verification_status"], "approved", "{v}");
+                assert_ne!(v["valid"], true, "{v}");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {v}"),
+        }
     }
-    assert_eq!(approved_now, 50, "every caller sees the final state");
+    assert_eq!(
+        (approved, refused),
+        (1, 49),
+        "one submit proves the number; the other 49 are told it is over"
+    );
+    // A later right code is refused too, and the verification still reads approved.
+    api.check_refused(&id, &code, "approved").await;
     // Exactly one transition happened: the store recorded one approval and no attempt.
     let v = s
         .state()
@@ -343,16 +382,20 @@ async fn two_hundred_concurrent_wrong_submissions_count_exactly_max_attempts() {
             r.json::<Value>().await.unwrap()
         }));
     }
-    let mut pending = 0;
+    let (mut pending, mut last, mut refused) = (0, 0, 0);
     for t in tasks {
         let v = t.await.unwrap();
-        if v["status"] == "pending" {
-            pending += 1;
+        match (v["status"].as_str(), v["verification_status"].as_str()) {
+            (Some("pending"), _) => pending += 1,
+            (Some("max_attempts_reached"), _) => last += 1,
+            (None, Some("max_attempts_reached")) => refused += 1,
+            _ => panic!("unexpected answer {v}"),
         }
     }
     assert_eq!(
-        pending, 4,
-        "only the first four wrong codes leave it pending"
+        (pending, last, refused),
+        (4, 1, 195),
+        "the first four wrong codes leave it pending, the fifth closes it, the rest are refused"
     );
     let v = s
         .state()
@@ -363,10 +406,7 @@ async fn two_hundred_concurrent_wrong_submissions_count_exactly_max_attempts() {
         .unwrap();
     assert_eq!(v.attempts, 5);
     assert_eq!(v.status.as_str(), "max_attempts_reached");
-    assert_eq!(
-        api.check(&id, &code).await["status"],
-        "max_attempts_reached"
-    );
+    api.check_refused(&id, &code, "max_attempts_reached").await;
     s.stop().await;
 }
 
