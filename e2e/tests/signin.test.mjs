@@ -5,11 +5,16 @@ import { Idgate, browser, codeIn, shot } from '../lib/idgate.mjs';
 import { callbackServer, authorizeRequest, exchange } from '../lib/rp.mjs';
 
 const MOBILE = '+14155550123';
+const DOUBLE_CLICK_USERS = [['dbl-js', '+14155550131'], ['dbl-nojs', '+14155550132']];
 let idg, rp, app, chromium;
 
 before(async () => {
   idg = new Idgate();
   idg.cli(['user', 'add', '--username', 'alice', '--mobile', MOBILE, '--mobile-verified'], 'correct horse battery\n');
+  // Own numbers for the double-click journeys (each number has its own send limit).
+  for (const [name, mobile] of DOUBLE_CLICK_USERS) {
+    idg.cli(['user', 'add', '--username', name, '--mobile', mobile, '--mobile-verified'], 'correct horse battery\n');
+  }
   rp = await callbackServer();
   const out = idg.cli(['app', 'add', '--name', 'Shop', '--redirect-uri', rp.redirectUri]);
   app = {
@@ -26,8 +31,8 @@ after(async () => {
   await idg?.stop();
 });
 
-async function signInWithPassword(page, name) {
-  await page.getByLabel('Username').fill('alice');
+async function signInWithPassword(page, name, username = 'alice') {
+  await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill('correct horse battery');
   await shot(page, `${name}-1-password`);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -114,3 +119,34 @@ test('resend is refused inside the cooldown and works after it', async () => {
   await page.waitForURL((u) => u.href.startsWith(rp.redirectUri));
   await context.close();
 });
+
+// A double-clicked "Verify" lands at the application signed in once — with the page's
+// submit-once script, and without it (the server's forward of a resubmitted code).
+for (const [javaScriptEnabled, [username, mobile]] of [[true, DOUBLE_CLICK_USERS[0]], [false, DOUBLE_CLICK_USERS[1]]]) {
+  test(`a double-clicked Verify signs in once (JavaScript ${javaScriptEnabled ? 'on' : 'off'})`, async () => {
+    const context = await chromium.newContext({ javaScriptEnabled });
+    const page = await context.newPage();
+    const req = authorizeRequest(idg.base, app.id, rp.redirectUri, { prompt: 'login' });
+    const before = await signinCount();
+    await page.goto(req.url);
+    await signInWithPassword(page, `dblclick-js-${javaScriptEnabled}`, username);
+    const code = codeIn((await idg.lastMessageTo(mobile)).text);
+    await page.getByLabel('Verification code').fill(code);
+    await page.getByRole('button', { name: 'Verify' }).dblclick();
+    await page.waitForURL((u) => u.href.startsWith(rp.redirectUri));
+    await shot(page, `dblclick-js-${javaScriptEnabled}-back-at-app`);
+    const back = new URL(page.url());
+    assert.equal(back.searchParams.get('state'), req.state);
+    const { claims } = await exchange(idg.base, app.id, app.secret, rp.redirectUri, back.searchParams.get('code'), req.verifier);
+    assert.deepEqual(claims.amr, ['pwd', 'sms', 'mfa']);
+    assert.equal(claims.preferred_username, username);
+    assert.equal(await signinCount(), before + 1, 'one sign-in counted');
+    await context.close();
+  });
+}
+
+async function signinCount() {
+  const text = await (await fetch(`${idg.base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('idgate_signins_total{factors="password+sms"}'));
+  return Number(line.split(' ').pop());
+}

@@ -186,17 +186,10 @@ pub async fn resume(
         tracing::info!("a code resubmitted with a previous session cookie did not match");
         return expired_page(state, headers);
     };
-    let session = match state
-        .store
-        .find_session(&state.keys.lookup_hash(&secret), state.now())
-        .await
-    {
-        Ok(Some(s)) => s,
-        Ok(None) => return expired_page(state, headers),
-        Err(e) => {
-            tracing::error!(error = %e, "loading a forwarded session failed");
-            return expired_page(state, headers);
-        }
+    // The row is stored just before the rotation it forwards to: that may still be
+    // committing.
+    let Some(session) = rotated(state, &secret).await else {
+        return expired_page(state, headers);
     };
     let loaded = Loaded { session, secret };
     if loaded.session.journey.is_some() {
@@ -210,6 +203,26 @@ pub async fn resume(
         };
     }
     finish_again(state, &request, loaded).await
+}
+
+/// The session that now carries `secret`, waiting (bounded) for the rotation to land.
+async fn rotated(state: &AppState, secret: &str) -> Option<Session> {
+    let hash = state.keys.lookup_hash(secret);
+    let deadline = tokio::time::Instant::now() + RACE_WAIT;
+    loop {
+        match state.store.find_session(&hash, state.now()).await {
+            Ok(Some(s)) => return Some(s),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "loading a forwarded session failed");
+                return None;
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(RACE_POLL).await;
+    }
 }
 
 /// The first submit finished the sign-in: the same request gets a code of its own from the

@@ -1,5 +1,6 @@
 //! Server-rendered pages (askama, auto-escaped) and their embedded assets. No page needs
-//! JavaScript, and none carries an inline script or style, so a strict CSP can apply.
+//! JavaScript, and none carries an inline script or style, so a strict CSP can apply. One
+//! small script (`/assets/once.js`) keeps a form from being sent twice by a double click.
 
 pub mod i18n;
 
@@ -14,6 +15,7 @@ pub use i18n::{Texts, fill};
 use crate::state::AppState;
 
 const STYLE: &str = include_str!("style.css");
+const ONCE_JS: &str = include_str!("once.js");
 
 /// The look operators can brand.
 #[derive(Debug, Clone)]
@@ -38,6 +40,18 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/assets/idgate.css", get(style))
         .route("/assets/theme.css", get(theme))
+        .route("/assets/once.js", get(once_js))
+}
+
+async fn once_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        ONCE_JS,
+    )
+        .into_response()
 }
 
 async fn style() -> Response {
