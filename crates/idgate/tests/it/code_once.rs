@@ -121,6 +121,29 @@ async fn a_double_submitted_code_signs_in_once_and_both_answers_reach_the_app() 
     s.stop().await;
 }
 
+fn with_cookie(cookie: &Option<String>) -> Browser {
+    let mut b = Browser::new();
+    b.cookie = cookie.clone();
+    b
+}
+
+/// A sign-in up to the code page, then the code submitted once: the cookie and the form
+/// from before that submit, and the browser that made it.
+async fn signed_in_once(
+    s: &TestServer,
+    client_id: &str,
+) -> (Option<String>, String, String, Browser) {
+    let mut b = Browser::new();
+    let (code_page, code) = to_code_page(s, &mut b, client_id).await;
+    let mut first = with_cookie(&b.cookie);
+    let csrf = code_page.csrf();
+    let done = first
+        .post(&s.url("/login/code"), &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert_at_app(&done, "the first submit");
+    (b.cookie, csrf, code, first)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_previous_cookie_opens_nothing_without_the_code_and_only_once() {
     let s = server().await;
@@ -156,20 +179,8 @@ async fn the_previous_cookie_opens_nothing_without_the_code_and_only_once() {
     assert_eq!(attacker.cookie, planted);
 
     // A resubmit with the right code but a wrong CSRF token is refused too.
-    let mut b = Browser::new();
-    let (code_page, code) = to_code_page(&s, &mut b, &client_id).await;
-    let old = b.cookie.clone();
-    let mut first = Browser::new();
-    first.cookie = old.clone();
-    let done = first
-        .post(
-            &s.url("/login/code"),
-            &[("csrf", &code_page.csrf()), ("code", &code)],
-        )
-        .await;
-    assert_at_app(&done, "the first submit");
-    let mut again = Browser::new();
-    again.cookie = old.clone();
+    let (old, _, code, _) = signed_in_once(&s, &client_id).await;
+    let mut again = with_cookie(&old);
     let p = again
         .post(
             &s.url("/login/code"),
@@ -180,22 +191,19 @@ async fn the_previous_cookie_opens_nothing_without_the_code_and_only_once() {
     assert_eq!(again.cookie, old);
 
     // A sequential resubmit (the first answer lost) with the right code lands at the app.
-    let mut b = Browser::new();
-    let (code_page, code) = to_code_page(&s, &mut b, &client_id).await;
-    let old = b.cookie.clone();
-    let mut first = Browser::new();
-    first.cookie = old.clone();
-    let form = [("csrf", code_page.csrf()), ("code", code.clone())];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_at_app(&first.post(&s.url("/login/code"), &form).await, "first");
-    let mut again = Browser::new();
-    again.cookie = old.clone();
+    let (old, csrf, code, first) = signed_in_once(&s, &client_id).await;
+    let form = [("csrf", csrf.as_str()), ("code", code.as_str())];
+    let mut again = with_cookie(&old);
     assert_at_app(&again.post(&s.url("/login/code"), &form).await, "resubmit");
     assert_eq!(again.cookie, first.cookie);
     // Once only: a third submit with the old cookie gets the expired page.
-    let mut third = Browser::new();
-    third.cookie = old;
-    assert_eq!(third.post(&s.url("/login/code"), &form).await.status, 400);
+    assert_eq!(
+        with_cookie(&old)
+            .post(&s.url("/login/code"), &form)
+            .await
+            .status,
+        400
+    );
     s.stop().await;
 }
 
