@@ -14,6 +14,7 @@ pub use i18n::{Texts, fill};
 use crate::state::AppState;
 
 const STYLE: &str = include_str!("style.css");
+const FORM_POST_JS: &str = include_str!("form-post.js");
 
 /// The look operators can brand.
 #[derive(Debug, Clone)]
@@ -38,6 +39,19 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/assets/idgate.css", get(style))
         .route("/assets/theme.css", get(theme))
+        .route("/assets/form-post.js", get(form_post_js))
+}
+
+/// Submits the `form_post` answer page's form on load.
+async fn form_post_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        FORM_POST_JS,
+    )
+        .into_response()
 }
 
 async fn style() -> Response {
