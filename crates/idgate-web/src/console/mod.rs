@@ -16,6 +16,7 @@ pub mod login;
 pub mod logs;
 pub mod otp;
 pub mod session;
+pub mod test_numbers;
 pub mod tokens;
 pub mod users;
 pub mod views;
@@ -66,6 +67,11 @@ pub fn router() -> Router<AppState> {
             post(otp::delete_template),
         )
         .route("/console/otp/locale", post(otp::open_locale))
+        .route(
+            "/console/test-numbers",
+            get(test_numbers::show).post(test_numbers::create),
+        )
+        .route("/console/test-numbers/delete", post(test_numbers::delete))
         .route(
             "/console/applications",
             get(applications::list).post(applications::create),
