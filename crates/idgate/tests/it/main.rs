@@ -28,4 +28,5 @@ mod openapi;
 mod process;
 mod providers;
 mod secrets;
+mod test_numbers;
 mod verify;
