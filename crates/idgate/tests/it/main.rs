@@ -10,6 +10,7 @@ mod console;
 mod crash;
 mod fake_d7;
 mod faults;
+mod findings;
 mod foundation;
 mod hardening;
 mod harness;
