@@ -178,13 +178,16 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), ApplicationError> {
     if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return bad("it must not contain spaces");
     }
-    let host = rest
-        .split(['/', '?'])
-        .next()
-        .unwrap_or_default()
-        .rsplit('@')
-        .next()
-        .unwrap_or_default();
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if let Some((_, after)) = authority.rsplit_once('@') {
+        // The message must not repeat what came before the `@`: it may be a password.
+        let path = &rest[authority.len()..];
+        return Err(ApplicationError::BadRedirect(
+            format!("{scheme}://…@{after}{path}"),
+            "it must not contain user info (user:password@ before the host); register the URI without it",
+        ));
+    }
+    let host = authority;
     let host_only = if host.starts_with('[') {
         host.split(']')
             .next()
@@ -193,6 +196,11 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), ApplicationError> {
     } else {
         host.split(':').next().unwrap_or_default().to_string()
     };
+    if host_only.contains('*') {
+        return bad(
+            "wildcards (*) are not allowed in the host: register each exact redirect URI",
+        );
+    }
     match scheme {
         "https" if !host_only.is_empty() => Ok(()),
         "http" if ["localhost", "127.0.0.1", "[::1]"].contains(&host_only.as_str()) => Ok(()),
@@ -249,5 +257,11 @@ mod tests {
         assert!(validate_redirect_uri("https://shop.example.com/cb#x").is_err());
         assert!(validate_redirect_uri("/cb").is_err());
         assert!(validate_redirect_uri("javascript://x").is_err());
+        let e = validate_redirect_uri("https://u:p4ss@shop.example.com/cb").map_err(|e| e.to_string());
+        assert!(e.as_ref().is_err_and(|m| m.contains("user info") && !m.contains("p4ss")), "{e:?}");
+        let e = validate_redirect_uri("https://*.example.com/cb").map_err(|e| e.to_string());
+        assert!(e.as_ref().is_err_and(|m| m.contains("wildcards")), "{e:?}");
+        assert!(validate_redirect_uri("https://*/cb").is_err());
+        assert!(validate_redirect_uri("com.example.app://*/cb").is_err());
     }
 }

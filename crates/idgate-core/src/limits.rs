@@ -129,10 +129,16 @@ impl Default for LockoutConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChannelGuardConfig {
-    /// ISO 3166 country codes codes may be sent to; empty = every country.
+    /// ISO 3166 country codes codes may be sent to; empty = every country. `001` stands
+    /// for the non-geographic numbers (see `allow_non_geographic`).
     pub allow_countries: Vec<String>,
-    /// Countries codes are never sent to (applies after the allow list).
+    /// Countries codes are never sent to (applies after the allow list); `001` as above.
     pub deny_countries: Vec<String>,
+    /// Numbers of the ITU's non-geographic country codes (satellite phones +881 and
+    /// +870, international networks +882 and +883, +800, +808, +878, +888, +979):
+    /// refused unless this is true (then the country lists apply to them as `001`).
+    /// Default: false for SMS (costly, and a known pumping target), true for WhatsApp.
+    pub allow_non_geographic: bool,
     /// Only numbers libphonenumber says are (or may be) mobile: refuses fixed-line,
     /// toll-free, VoIP, pager, UAN and other non-mobile ranges. Premium-rate and
     /// shared-cost numbers are refused on every channel.
@@ -156,6 +162,7 @@ impl ChannelGuardConfig {
         Self {
             allow_countries: Vec::new(),
             deny_countries: Vec::new(),
+            allow_non_geographic: false,
             mobile_only: true,
             prefix_digits: 7,
             prefix_max_numbers: 20,
@@ -168,6 +175,7 @@ impl ChannelGuardConfig {
     fn whatsapp() -> Self {
         Self {
             mobile_only: false,
+            allow_non_geographic: true,
             ..Self::sms()
         }
     }
@@ -188,9 +196,12 @@ impl LimitsConfig {
                 ("deny_countries", &c.deny_countries),
             ] {
                 for code in codes {
+                    if code.trim() == NON_GEOGRAPHIC_REGION {
+                        continue;
+                    }
                     parse_region(code).map_err(|_| {
                         format!(
-                            "limits.{name}.{list}: \"{code}\" is not an ISO 3166 country code (use two letters, e.g. US, LK, GB)"
+                            "limits.{name}.{list}: \"{code}\" is not an ISO 3166 country code (use two letters, e.g. US, LK, GB, or 001 for non-geographic numbers)"
                         )
                     })?;
                 }
@@ -450,11 +461,34 @@ pub fn prefix_of(number: &PhoneNumber, digits: u32) -> String {
     out
 }
 
-/// The ISO region and libphonenumber type of an E.164 number.
+/// The name the country lists use for non-geographic numbers: libphonenumber's region
+/// code for them ("001", the UN M49 code for the world).
+pub const NON_GEOGRAPHIC_REGION: &str = "001";
+
+/// The ITU-T E.164 country codes assigned to global services rather than a country
+/// (ITU's list of assigned country codes): 800 international freephone, 808 shared-cost,
+/// 870 Inmarsat, 878 personal numbering, 881 global mobile satellite systems (Iridium,
+/// Globalstar, Thuraya…), 882 and 883 international networks, 888 OCHA, 979
+/// international premium rate.
+pub const NON_GEOGRAPHIC_CODES: [u16; 9] = [800, 808, 870, 878, 881, 882, 883, 888, 979];
+
+/// Whether `number` belongs to a non-geographic country code.
+pub fn is_non_geographic(number: &PhoneNumber) -> bool {
+    NON_GEOGRAPHIC_CODES
+        .iter()
+        .any(|c| number.as_str().strip_prefix('+').is_some_and(|d| d.starts_with(&c.to_string())))
+}
+
+/// The region (ISO 3166, or [`NON_GEOGRAPHIC_REGION`]) and libphonenumber type of an
+/// E.164 number.
 fn classify(number: &PhoneNumber) -> (Option<String>, Option<phonenumber::Type>) {
     match phonenumber::parse(None, number.as_str()) {
         Ok(p) => (
-            p.country().id().map(|id| id.as_ref().to_ascii_uppercase()),
+            if is_non_geographic(number) {
+                Some(NON_GEOGRAPHIC_REGION.to_string())
+            } else {
+                p.country().id().map(|id| id.as_ref().to_ascii_uppercase())
+            },
             Some(p.number_type(&phonenumber::metadata::DATABASE)),
         ),
         Err(_) => (None, None),
@@ -730,6 +764,11 @@ impl Guard {
     ) -> Result<(), GuardError> {
         let (region, kind) = classify(to);
         let region = region.unwrap_or_default();
+        if region == NON_GEOGRAPHIC_REGION && !c.allow_non_geographic {
+            return Err(refused(Refusal::Destination(
+                "it is a non-geographic number (satellite phone or international network), which this channel does not send to",
+            )));
+        }
         if !c.allow_countries.is_empty()
             && !c
                 .allow_countries
@@ -1098,6 +1137,26 @@ mod tests {
                 .err()
                 .is_some_and(|e| e.contains("limits.sms.deny_countries"))
         );
+    }
+
+    #[test]
+    fn non_geographic_numbers_are_named_001_and_refused_for_sms_by_default() {
+        let parse = |s: &str| PhoneNumber::parse(s, None).unwrap_or_else(|_| unreachable!());
+        for n in ["+881612345678", "+870301234567", "+8823421234", "+883510012345"] {
+            assert!(is_non_geographic(&parse(n)), "{n}");
+            assert_eq!(classify(&parse(n)).0.as_deref(), Some("001"), "{n}");
+        }
+        for n in ["+14155550142", "+447400123456", "+8801712345678", "+88612345678"] {
+            if let Ok(p) = PhoneNumber::parse(n, None) {
+                assert!(!is_non_geographic(&p), "{n}");
+            }
+        }
+        let d = LimitsConfig::default();
+        assert!(!d.sms.allow_non_geographic && d.whatsapp.allow_non_geographic);
+        let mut c = LimitsConfig::default();
+        c.sms.deny_countries = vec!["001".into()];
+        c.whatsapp.allow_countries = vec!["US".into(), "001".into()];
+        assert_eq!(c.validate(), Ok(()));
     }
 
     #[test]

@@ -46,7 +46,9 @@ impl PhoneNumber {
         if trimmed.is_empty() {
             return Err(PhoneError::Empty);
         }
-        let shown = trimmed.to_string();
+        // Errors are shown (API problems, console and CLI messages) and may be logged:
+        // they name the input masked, never the full number typed.
+        let shown = mask_for_logs(trimmed);
         let international = trimmed.starts_with('+') || trimmed.starts_with("00");
         let region = match default_region {
             Some(r) if !r.trim().is_empty() => Some(parse_region(r)?),
@@ -225,6 +227,23 @@ mod tests {
             assert!(
                 matches!(PhoneNumber::from_stored(bad), Err(PhoneError::Invalid(_))),
                 "{bad:?} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_never_repeat_the_full_number() {
+        for (input, region) in [
+            ("+1 415 555 01", None),
+            ("+44 909 879 0000", None),
+            ("4155550100", None),
+            ("415x5550100", Some("US")),
+        ] {
+            let e = PhoneNumber::parse(input, region).map(|_| ()).map_err(|e| e.to_string());
+            let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+            assert!(
+                e.as_ref().is_err_and(|m| !m.chars().filter(char::is_ascii_digit).collect::<String>().contains(&digits[2..])),
+                "{input}: {e:?}"
             );
         }
     }

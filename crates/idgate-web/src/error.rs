@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use idgate_core::otp::test_numbers::TestNumberError;
 use idgate_core::otp::{OtpError, VerificationStatus};
 use idgate_core::store::StoreError;
 use serde_json::json;
@@ -237,6 +238,28 @@ impl From<OtpError> for ApiError {
                 ApiError::internal()
             }
             OtpError::Refused(r) => r.into(),
+            OtpError::TestNumber(e) => {
+                let field = match &e {
+                    TestNumberError::BadCode => "code".to_string(),
+                    TestNumberError::BadApplication(i) => format!("applications[{i}]"),
+                    TestNumberError::TooManyApplications => "applications".to_string(),
+                    TestNumberError::NotAllowedInProduction => "allow_in_production".to_string(),
+                };
+                ApiError::invalid_field(field, e.to_string())
+            }
+            e @ OtpError::TestNumberInConfig(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "test_number_in_config",
+                "Set in the config file",
+                e.to_string(),
+            )
+            .with_field("number"),
+            e @ OtpError::TooManyTestNumbers(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "too_many_test_numbers",
+                "Too many test numbers",
+                e.to_string(),
+            ),
         }
     }
 }

@@ -84,3 +84,45 @@ pub fn add(settings: &SecuritySettings, https: bool, dev_page: bool, resp: &mut 
         set_default(resp, header::STRICT_TRANSPORT_SECURITY, v);
     }
 }
+
+/// Whether a state-changing browser request (a form post) comes from idgate's own pages,
+/// by the browser's own headers: `Sec-Fetch-Site` (when sent) is `same-origin` or
+/// `none`, and `Origin` (when sent) is the issuer's origin. Sign-in forms and every
+/// console post check this on top of their CSRF token.
+pub fn same_origin_post(headers: &axum::http::HeaderMap, issuer: &str) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+        && origin != issuer_origin(issuer)
+    {
+        return false;
+    }
+    true
+}
+
+/// `scheme://host[:port]` of the issuer URL.
+fn issuer_origin(issuer: &str) -> &str {
+    let after_scheme = issuer.find("://").map_or(0, |i| i + 3);
+    match issuer[after_scheme..].find('/') {
+        Some(i) => &issuer[..after_scheme + i],
+        None => issuer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origin_of_issuer() {
+        assert_eq!(
+            super::issuer_origin("https://id.example.com/tenant"),
+            "https://id.example.com"
+        );
+        assert_eq!(
+            super::issuer_origin("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
+        );
+    }
+}

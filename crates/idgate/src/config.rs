@@ -47,6 +47,8 @@ pub struct Config {
     pub limits: idgate_core::limits::LimitsConfig,
     /// Trusted proxies and HSTS.
     pub security: SecurityConfig,
+    /// One-time codes: test numbers.
+    pub otp: OtpConfig,
 }
 
 impl Default for Config {
@@ -67,7 +69,82 @@ impl Default for Config {
             demo: DemoConfig::default(),
             limits: idgate_core::limits::LimitsConfig::default(),
             security: SecurityConfig::default(),
+            otp: OtpConfig::default(),
         }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtpConfig {
+    /// Numbers with a fixed code that never reach a provider (`[[otp.test_numbers]]`).
+    pub test_numbers: Vec<TestNumberConfig>,
+}
+
+/// One `[[otp.test_numbers]]` entry (docs/otp.md, "Test numbers").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestNumberConfig {
+    /// The number, international form (`+14155550100`).
+    pub number: String,
+    /// The fixed code: 4 to 10 digits.
+    pub code: Secret,
+    /// Client ids the entry answers for; unset or empty: every application.
+    #[serde(default)]
+    pub applications: Vec<String>,
+    /// Required in production mode.
+    #[serde(default)]
+    pub allow_in_production: bool,
+}
+
+impl OtpConfig {
+    /// The entries as the OTP engine holds them (already validated by [`Config::validate`]).
+    pub fn test_numbers(&self) -> Vec<idgate_core::otp::test_numbers::TestNumber> {
+        use idgate_core::otp::test_numbers::{Source, TestNumber};
+        self.test_numbers
+            .iter()
+            .filter_map(|t| {
+                Some(TestNumber {
+                    number: idgate_core::phone::PhoneNumber::parse(&t.number, None).ok()?,
+                    code: t.code.0.clone(),
+                    applications: t.applications.clone(),
+                    allow_in_production: t.allow_in_production,
+                    source: Source::Config,
+                    created_at: None,
+                })
+            })
+            .collect()
+    }
+
+    fn validate(&self, mode: Mode) -> Result<(), ConfigError> {
+        use idgate_core::otp::test_numbers::{validate_applications, validate_code};
+        let mut seen: Vec<String> = Vec::new();
+        for (i, t) in self.test_numbers.iter().enumerate() {
+            let key = format!("otp.test_numbers[{i}]");
+            let n = idgate_core::phone::PhoneNumber::parse(&t.number, None).map_err(|e| {
+                ConfigError(format!(
+                    "{key}.number: {e}; write it in international form, e.g. \"+14155550100\""
+                ))
+            })?;
+            validate_code(t.code.expose())
+                .map_err(|e| ConfigError(format!("{key}.code: {e} (the value is not shown)")))?;
+            validate_applications(&t.applications)
+                .map_err(|e| ConfigError(format!("{key}.{e}")))?;
+            if seen.iter().any(|s| s == n.as_str()) {
+                return Err(ConfigError(format!(
+                    "{key}.number: {} is listed twice; keep one entry per number",
+                    n.masked()
+                )));
+            }
+            if mode == Mode::Production && !t.allow_in_production {
+                return Err(ConfigError(format!(
+                    "{key} ({}): test numbers sign in with a fixed code, so production mode refuses an entry unless it says allow_in_production = true. Add that line if this number is meant for app-store review, or remove the entry.",
+                    n.masked()
+                )));
+            }
+            seen.push(n.as_str().to_string());
+        }
+        Ok(())
     }
 }
 
@@ -511,6 +588,7 @@ impl Config {
                 "limits.enabled = false is not allowed in production: it turns off rate limits, lockout and SMS-pumping protection. Raise individual limits instead (docs/security.md).".into(),
             ));
         }
+        self.otp.validate(self.mode)?;
         for p in &self.security.trusted_proxies {
             idgate_web::client_ip::Net::parse(p)
                 .map_err(|e| ConfigError(format!("security.trusted_proxies: {e}")))?;

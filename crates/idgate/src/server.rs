@@ -96,7 +96,15 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
         keys.clone(),
         clock.clone(),
         config.limits.clone(),
-    )));
+    )))
+    .with_test_numbers(config.otp.test_numbers(), config.mode == Mode::Production);
+    for t in config.otp.test_numbers() {
+        tracing::warn!(
+            number = %t.number,
+            applications = ?t.applications,
+            "test number configured: codes to it are never sent and its fixed code signs in"
+        );
+    }
     if !config.limits.enabled {
         tracing::warn!(
             "limits.enabled = false: rate limits, lockout and SMS-pumping protection are OFF"

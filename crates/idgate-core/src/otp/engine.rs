@@ -14,9 +14,12 @@ use crate::limits::{Guard, GuardError, Refusal};
 use crate::notifier::{ChannelGate, Delivered, Delivery, DeliveryError, Notifier};
 use crate::otp::code::{generate_code, normalise_input};
 use crate::otp::policy::{OtpPolicy, ResendCode};
+use crate::otp::test_numbers::{self, StoredTestNumber, TestNumber, TestNumberError};
 use crate::otp::verification::{Channel, Purpose, Verification, VerificationStatus};
 use crate::phone::PhoneNumber;
 use crate::store::{Resend, Store, StoreError};
+use crate::audit::AuditEvent;
+use crate::message::{DeliveryStatus, MessageRecord};
 use crate::{UnixTime, new_id};
 
 /// The settings key holding the global policy.
@@ -45,6 +48,13 @@ pub enum OtpError {
     /// Abuse protection said no (rate limit, lockout, pumping guard).
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// A test-number entry the admin API or console cannot save.
+    #[error(transparent)]
+    TestNumber(#[from] TestNumberError),
+    #[error("{0} is set in the config file ([[otp.test_numbers]]); change it there")]
+    TestNumberInConfig(String),
+    #[error("at most {0} test numbers can be kept; delete one first")]
+    TooManyTestNumbers(usize),
 }
 
 impl From<GuardError> for OtpError {
@@ -101,6 +111,10 @@ pub struct OtpEngine {
     notifier: Arc<dyn Notifier>,
     /// Rate limits, lockout and pumping guards (none: nothing is limited).
     guard: Option<Arc<Guard>>,
+    /// Test numbers from the config file (stored ones are read from the settings).
+    configured_test_numbers: Arc<Vec<TestNumber>>,
+    /// Production mode: only test numbers with `allow_in_production` are in force.
+    production: bool,
 }
 
 impl std::fmt::Debug for OtpEngine {
@@ -122,7 +136,22 @@ impl OtpEngine {
             clock,
             notifier,
             guard: None,
+            configured_test_numbers: Arc::new(Vec::new()),
+            production: false,
         }
+    }
+
+    /// The config file's test numbers, and whether the server runs in production mode
+    /// (where only entries with `allow_in_production` are in force).
+    pub fn with_test_numbers(mut self, configured: Vec<TestNumber>, production: bool) -> Self {
+        self.configured_test_numbers = Arc::new(configured);
+        self.production = production;
+        self
+    }
+
+    /// Whether the server runs in production mode (as the engine was told).
+    pub fn production(&self) -> bool {
+        self.production
     }
 
     /// Puts every send and check behind `guard` (see `crate::limits`).
@@ -177,9 +206,14 @@ impl OtpEngine {
             .await?;
         }
         let policy = self.policy_for(req.application).await?;
+        let client_id = req.application.map(|a| a.client_id.as_str());
+        let test = self.test_number_for(req.to, client_id).await?;
         let now = self.clock.now();
         let id = new_id();
-        let code = generate_code(policy.length, policy.alphanumeric)?;
+        let code = match &test {
+            Some(t) => test_numbers::code_of(t).to_string(),
+            None => generate_code(policy.length, policy.alphanumeric)?,
+        };
         let verification = Verification {
             id: id.clone(),
             application_id: req.application.map(|a| a.client_id.clone()),
@@ -204,6 +238,15 @@ impl OtpEngine {
         self.store
             .insert_verification(&verification, &req.to.masked())
             .await?;
+        if test.is_some() {
+            let delivered = self
+                .test_number_sent(&id, req.channel, req.to, client_id)
+                .await?;
+            return Ok(Issued {
+                verification,
+                delivered,
+            });
+        }
         let delivery = Delivery {
             verification_id: &id,
             channel: req.channel,
@@ -328,14 +371,18 @@ impl OtpEngine {
         let now = self.clock.now();
         self.resend_allowed(&v, now)?;
         let policy = self.policy_for(application).await?;
-        let code = match (policy.resend_code, &v.code_ciphertext) {
-            (ResendCode::Same, Some(ct)) => String::from_utf8(self.keys.decrypt(ct, id)?)
+        let to = PhoneNumber::from_stored(&v.destination)
+            .map_err(|e| OtpError::Store(StoreError::Corrupt(e.to_string())))?;
+        let test = self
+            .test_number_for(&to, v.application_id.as_deref())
+            .await?;
+        let code = match (&test, policy.resend_code, &v.code_ciphertext) {
+            (Some(t), _, _) => test_numbers::code_of(t).to_string(),
+            (None, ResendCode::Same, Some(ct)) => String::from_utf8(self.keys.decrypt(ct, id)?)
                 .map_err(|_| OtpError::Crypto(CryptoError::Decrypt))?,
             _ => generate_code(policy.length, policy.alphanumeric)?,
         };
         if let Some(g) = &self.guard {
-            let to = PhoneNumber::from_stored(&v.destination)
-                .map_err(|e| OtpError::Store(StoreError::Corrupt(e.to_string())))?;
             g.before_send(
                 v.channel,
                 &to,
@@ -360,8 +407,16 @@ impl OtpEngine {
             self.resend_allowed(&v, now)?;
             return Err(OtpError::Cooldown(v.resend_wait(now).max(1)));
         }
-        let to = PhoneNumber::from_stored(&v.destination)
-            .map_err(|e| OtpError::Store(StoreError::Corrupt(e.to_string())))?;
+        if test.is_some() {
+            let delivered = self
+                .test_number_sent(id, v.channel, &to, v.application_id.as_deref())
+                .await?;
+            let verification = self.load(id).await?;
+            return Ok(Issued {
+                verification,
+                delivered,
+            });
+        }
         let delivery = Delivery {
             verification_id: id,
             channel: v.channel,
@@ -454,6 +509,169 @@ impl OtpEngine {
             Ok(v) => OtpError::NotPending(v.effective_status(now)),
             Err(e) => e,
         }
+    }
+
+    /// The test number in force for a send to `to` for `client_id`: a config entry
+    /// first, then one saved through the admin API or console.
+    async fn test_number_for(
+        &self,
+        to: &PhoneNumber,
+        client_id: Option<&str>,
+    ) -> Result<Option<TestNumber>, OtpError> {
+        let answers = |t: &TestNumber| {
+            t.number == *to && t.applies_to(client_id) && t.active(self.production)
+        };
+        if let Some(t) = self.configured_test_numbers.iter().find(|t| answers(t)) {
+            return Ok(Some(t.clone()));
+        }
+        let stored = self.stored_test_numbers().await?;
+        match stored.iter().find(|s| s.number == to.as_str()) {
+            Some(s) => Ok(Some(s.open(&self.keys)?).filter(answers)),
+            None => Ok(None),
+        }
+    }
+
+    /// A code "sent" to a test number: nothing goes to a provider; the message log gets
+    /// a delivered `test-number` message and the audit log `otp.test_number_used`.
+    async fn test_number_sent(
+        &self,
+        verification_id: &str,
+        channel: Channel,
+        to: &PhoneNumber,
+        client_id: Option<&str>,
+    ) -> Result<Delivered, OtpError> {
+        let now = self.clock.now();
+        let message_id = new_id();
+        let record = MessageRecord {
+            id: message_id.clone(),
+            verification_id: Some(verification_id.to_string()),
+            channel,
+            provider: test_numbers::PROVIDER.to_string(),
+            to_masked: to.masked(),
+            body_redacted: "(test number: nothing was sent; the code is the entry's fixed code)"
+                .to_string(),
+            status: DeliveryStatus::Delivered,
+            provider_message_id: None,
+            error: None,
+            attempts: 0,
+            latency_ms: Some(0),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.record_message(&record, &[]).await?;
+        let event = AuditEvent {
+            id: new_id(),
+            at: now,
+            actor: client_id.map_or_else(|| "system".to_string(), |c| format!("client:{c}")),
+            action: "otp.test_number_used".to_string(),
+            target: Some(verification_id.to_string()),
+            details: serde_json::json!({
+                "to": to.masked(),
+                "channel": channel.as_str(),
+                "client_id": client_id,
+                "message_id": message_id,
+            }),
+        };
+        tracing::info!(
+            target: "audit",
+            actor = %event.actor,
+            action = %event.action,
+            resource = %verification_id,
+            to = %to,
+            "test number used: nothing sent"
+        );
+        self.store.insert_audit(&event).await?;
+        Ok(Delivered {
+            channel,
+            message_id,
+            provider: test_numbers::PROVIDER.to_string(),
+        })
+    }
+
+    async fn stored_test_numbers(&self) -> Result<Vec<StoredTestNumber>, OtpError> {
+        match self.store.get_setting(test_numbers::SETTING).await? {
+            None => Ok(Vec::new()),
+            Some(v) => serde_json::from_value(v)
+                .map_err(|e| OtpError::Store(StoreError::Corrupt(format!("{}: {e}", test_numbers::SETTING)))),
+        }
+    }
+
+    /// Every test number: the config file's, then those saved through the admin API or
+    /// console, newest first. Callers show them without their codes.
+    pub async fn list_test_numbers(&self) -> Result<Vec<TestNumber>, OtpError> {
+        let mut out: Vec<TestNumber> = self.configured_test_numbers.as_ref().clone();
+        let mut stored = self.stored_test_numbers().await?;
+        stored.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        for s in stored {
+            out.push(s.open(&self.keys)?);
+        }
+        Ok(out)
+    }
+
+    /// Saves (creates or replaces) a test number made through the admin API or console.
+    /// Refused for a number the config file sets, and in production mode without
+    /// `allow_in_production`.
+    pub async fn save_test_number(
+        &self,
+        number: &PhoneNumber,
+        code: &str,
+        applications: Vec<String>,
+        allow_in_production: bool,
+    ) -> Result<TestNumber, OtpError> {
+        test_numbers::validate_code(code)?;
+        test_numbers::validate_applications(&applications)?;
+        if self.production && !allow_in_production {
+            return Err(TestNumberError::NotAllowedInProduction.into());
+        }
+        if self.configured_test_numbers.iter().any(|t| t.number == *number) {
+            return Err(OtpError::TestNumberInConfig(number.masked()));
+        }
+        let now = self.clock.now();
+        let entry = StoredTestNumber::seal(
+            &self.keys,
+            number,
+            code,
+            applications,
+            allow_in_production,
+            now,
+        )?;
+        let mut stored = self.stored_test_numbers().await?;
+        stored.retain(|s| s.number != number.as_str());
+        if stored.len() >= test_numbers::MAX_STORED {
+            return Err(OtpError::TooManyTestNumbers(test_numbers::MAX_STORED));
+        }
+        stored.push(entry.clone());
+        self.put_test_numbers(&stored, now).await?;
+        Ok(entry.open(&self.keys)?)
+    }
+
+    /// Deletes a test number made through the admin API or console; false if there was
+    /// none (a config file entry is changed in the file).
+    pub async fn delete_test_number(&self, number: &PhoneNumber) -> Result<bool, OtpError> {
+        if self.configured_test_numbers.iter().any(|t| t.number == *number) {
+            return Err(OtpError::TestNumberInConfig(number.masked()));
+        }
+        let mut stored = self.stored_test_numbers().await?;
+        let before = stored.len();
+        stored.retain(|s| s.number != number.as_str());
+        if stored.len() == before {
+            return Ok(false);
+        }
+        self.put_test_numbers(&stored, self.clock.now()).await?;
+        Ok(true)
+    }
+
+    async fn put_test_numbers(
+        &self,
+        stored: &[StoredTestNumber],
+        now: UnixTime,
+    ) -> Result<(), OtpError> {
+        let value = serde_json::to_value(stored)
+            .map_err(|e| OtpError::Store(StoreError::Corrupt(e.to_string())))?;
+        self.store
+            .put_setting(test_numbers::SETTING, &value, now)
+            .await?;
+        Ok(())
     }
 
     fn ciphertext_if_needed(

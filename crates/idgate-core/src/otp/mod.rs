@@ -3,6 +3,7 @@
 pub mod code;
 pub mod engine;
 pub mod policy;
+pub mod test_numbers;
 pub mod verification;
 
 pub use code::{generate_code, normalise_input};

@@ -7,6 +7,7 @@ pub mod messages;
 pub mod otp_settings;
 pub mod paging;
 pub mod providers;
+pub mod test_numbers;
 pub mod users;
 pub mod verifications;
 pub mod wso2_senders;
@@ -19,6 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(verifications::router())
         .merge(otp_settings::router())
+        .merge(test_numbers::router())
         .merge(providers::router())
         .merge(messages::router())
         .merge(wso2_senders::router())

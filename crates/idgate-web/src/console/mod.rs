@@ -3,7 +3,9 @@
 //! built-in `console` application (password + SMS code by default); the console session
 //! then requires the user to be an admin.
 //!
-//! Every form carries the session's CSRF token and the cookie is `SameSite=Strict`.
+//! Every form carries the session's CSRF token, the cookie is `SameSite=Strict`, and a
+//! post whose `Origin` is not idgate's (or whose `Sec-Fetch-Site` is not same-origin)
+//! is refused even with a valid token.
 //! Pages carry a Content-Security-Policy without inline scripts or styles; the only
 //! script is `/assets/console.js` (live template validation), and every page works
 //! without it.
@@ -14,6 +16,7 @@ pub mod login;
 pub mod logs;
 pub mod otp;
 pub mod session;
+pub mod test_numbers;
 pub mod tokens;
 pub mod users;
 pub mod views;
@@ -64,6 +67,11 @@ pub fn router() -> Router<AppState> {
             post(otp::delete_template),
         )
         .route("/console/otp/locale", post(otp::open_locale))
+        .route(
+            "/console/test-numbers",
+            get(test_numbers::show).post(test_numbers::create),
+        )
+        .route("/console/test-numbers/delete", post(test_numbers::delete))
         .route(
             "/console/applications",
             get(applications::list).post(applications::create),
@@ -140,7 +148,13 @@ pub async fn guard(state: &AppState, headers: &HeaderMap) -> Result<ConsoleSessi
     }
 }
 
-/// [`guard`] plus the form's CSRF token.
+/// Whether a console post comes from the console's own pages (`Origin` and
+/// `Sec-Fetch-Site`, when the browser sends them); checked on top of the CSRF token.
+pub fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+    crate::security_headers::same_origin_post(headers, &state.settings.issuer)
+}
+
+/// [`guard`] plus the form's CSRF token and a same-origin request.
 pub async fn guard_post(
     state: &AppState,
     headers: &HeaderMap,
@@ -148,7 +162,7 @@ pub async fn guard_post(
 ) -> Result<ConsoleSession, Response> {
     let s = guard(state, headers).await?;
     let given = form.get("csrf").map(String::as_str).unwrap_or_default();
-    if session::csrf_ok(&s, given) {
+    if same_origin(state, headers) && session::csrf_ok(&s, given) {
         Ok(s)
     } else {
         Err(error_page(

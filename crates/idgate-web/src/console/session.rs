@@ -184,5 +184,6 @@ pub async fn api_admin(state: &AppState, headers: &HeaderMap) -> Result<Option<A
     let Some(s) = load(state, headers).await? else {
         return Ok(None);
     };
-    Ok(csrf_ok(&s, given).then(|| s.admin()))
+    let same_origin = crate::security_headers::same_origin_post(headers, &state.settings.issuer);
+    Ok((same_origin && csrf_ok(&s, given)).then(|| s.admin()))
 }

@@ -7,7 +7,7 @@ use askama::Template;
 use crate::pages::Brand;
 
 /// The navigation: (key, label, href).
-pub const NAV: [(&str, &str, &str); 9] = [
+pub const NAV: [(&str, &str, &str); 10] = [
     ("overview", "Overview", "/console"),
     ("sms", "SMS provider", "/console/channels/sms"),
     (
@@ -16,6 +16,7 @@ pub const NAV: [(&str, &str, &str); 9] = [
         "/console/channels/whatsapp",
     ),
     ("otp", "Connections › SMS OTP", "/console/otp"),
+    ("test-numbers", "Test numbers", "/console/test-numbers"),
     ("applications", "Applications", "/console/applications"),
     ("users", "Users", "/console/users"),
     ("messages", "Messages", "/console/messages"),

@@ -242,39 +242,6 @@ impl Ctx {
 /// Whether a form post is genuine: same-origin by the browser's own headers, and carrying
 /// the session's CSRF token (`expected`).
 pub fn form_ok(state: &AppState, headers: &HeaderMap, expected: &str, csrf: Option<&str>) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
-        && !matches!(site, "same-origin" | "none")
-    {
-        return false;
-    }
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-        && origin != issuer_origin(&state.settings.issuer)
-    {
-        return false;
-    }
-    csrf.is_some_and(|c| ct_eq(c.as_bytes(), expected.as_bytes()))
-}
-
-/// `scheme://host[:port]` of the issuer.
-fn issuer_origin(issuer: &str) -> &str {
-    let after_scheme = issuer.find("://").map_or(0, |i| i + 3);
-    match issuer[after_scheme..].find('/') {
-        Some(i) => &issuer[..after_scheme + i],
-        None => issuer,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn origin_of_issuer() {
-        assert_eq!(
-            super::issuer_origin("https://id.example.com/tenant"),
-            "https://id.example.com"
-        );
-        assert_eq!(
-            super::issuer_origin("http://127.0.0.1:8080"),
-            "http://127.0.0.1:8080"
-        );
-    }
+    crate::security_headers::same_origin_post(headers, &state.settings.issuer)
+        && csrf.is_some_and(|c| ct_eq(c.as_bytes(), expected.as_bytes()))
 }

@@ -116,9 +116,18 @@ async fn authorize(
         Err(AuthorizeError::Redirect {
             redirect_uri,
             state: st,
+            response_mode,
             error,
-            ..
-        }) => return redirect_error(&state.settings.issuer, &redirect_uri, st.as_deref(), &error),
+        }) => {
+            return redirect_error(
+                &state,
+                &redirect_uri,
+                response_mode.as_deref(),
+                st.as_deref(),
+                params.get("ui_locales").map(String::as_str),
+                &error,
+            );
+        }
     };
     let Some(app) = app else {
         return server_error();
@@ -164,9 +173,11 @@ async fn authorize(
             ErrorCode::LoginRequired
         };
         return redirect_error(
-            &state.settings.issuer,
+            &state,
             &request.redirect_uri,
+            request.response_mode.as_deref(),
             request.state.as_deref(),
+            request.ui_locales.as_deref(),
             &OAuthError::new(code, "the user must sign in"),
         );
     }

@@ -3,7 +3,6 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use idgate_oidc::authorize::redirect_url;
 use idgate_oidc::{ErrorCode, OAuthError};
 
 /// An RFC 6749 §5.2 JSON error, never cached.
@@ -46,21 +45,23 @@ pub fn see_other(url: &str) -> Response {
     }
 }
 
-/// An authorization error sent back to the client's redirect URI (`query` mode; the
-/// `iss` parameter per RFC 9207).
+/// An authorization error sent back to the client's redirect URI, in the response mode
+/// the request asked for (`query` or `form_post`; the `iss` parameter per RFC 9207).
 pub fn redirect_error(
-    issuer: &str,
+    state: &crate::state::AppState,
     redirect_uri: &str,
-    state: Option<&str>,
+    response_mode: Option<&str>,
+    request_state: Option<&str>,
+    ui_locales: Option<&str>,
     e: &OAuthError,
 ) -> Response {
     let mut params = vec![
         ("error", e.error.as_str()),
         ("error_description", e.description.as_str()),
     ];
-    if let Some(s) = state {
+    if let Some(s) = request_state {
         params.push(("state", s));
     }
-    params.push(("iss", issuer));
-    see_other(&redirect_url(redirect_uri, &params))
+    params.push(("iss", state.settings.issuer.as_str()));
+    crate::oidc::issue::back_to_client(state, redirect_uri, response_mode, ui_locales, &params)
 }

@@ -1,6 +1,6 @@
 //! Finishing an authorization: a grant for the signed-in session and a one-time code
-//! back to the client (`query` redirect, or an auto-submitting-by-button form for
-//! `form_post`).
+//! back to the client (`query` redirect, or an auto-submitting form for `form_post`;
+//! authorization errors go back the same way).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -87,15 +87,35 @@ fn respond(state: &AppState, request: &PendingRequest, code: &str) -> Response {
         params.push(("state", s));
     }
     params.push(("iss", &state.settings.issuer));
-    if request.response_mode.as_deref() == Some("form_post") {
-        let t = i18n::for_locales(request.ui_locales.as_deref(), None);
+    back_to_client(
+        state,
+        &request.redirect_uri,
+        request.response_mode.as_deref(),
+        request.ui_locales.as_deref(),
+        &params,
+    )
+}
+
+/// Sends an authorization answer (a code or an error) to the client's redirect URI the
+/// way the request asked: a `303` with the parameters in the query, or for `form_post`
+/// a page whose form posts them there (submitted by `/assets/form-post.js`, or by its
+/// button without JavaScript).
+pub fn back_to_client(
+    state: &AppState,
+    redirect_uri: &str,
+    response_mode: Option<&str>,
+    ui_locales: Option<&str>,
+    params: &[(&str, &str)],
+) -> Response {
+    if response_mode == Some("form_post") {
+        let t = i18n::for_locales(ui_locales, None);
         return pages::render(
             StatusCode::OK,
             &FormPostPage {
                 brand: &state.oidc.brand,
                 t,
                 title: t.continue_,
-                action: &request.redirect_uri,
+                action: redirect_uri,
                 fields: params
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -103,5 +123,5 @@ fn respond(state: &AppState, request: &PendingRequest, code: &str) -> Response {
             },
         );
     }
-    see_other(&redirect_url(&request.redirect_uri, &params))
+    see_other(&redirect_url(redirect_uri, params))
 }

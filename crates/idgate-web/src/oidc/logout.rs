@@ -1,7 +1,7 @@
 //! RP-initiated logout (`end_session_endpoint`). With a valid `id_token_hint` the session
 //! ends at once; without one the user confirms (so a cross-site link cannot sign anyone
 //! out). `post_logout_redirect_uri` must be registered for the client, else a page says
-//! so and nothing redirects.
+//! so and nothing redirects. A `client_id` that is not the hint's audience is refused.
 
 use std::collections::HashMap;
 
@@ -61,6 +61,12 @@ async fn logout(
         (Some(h), Ok(ring)) => ring.verify_hint(&h, &state.settings.issuer).ok(),
         _ => None,
     };
+    // RP-Initiated Logout 1.0 §2: with both, the client_id must be the hint's audience.
+    if let (Some(cid), Some(h)) = (get("client_id"), &hint)
+        && cid != h.aud
+    {
+        return page_error(t.logout_client_mismatch);
+    }
     let client_id = get("client_id").or_else(|| hint.as_ref().map(|h| h.aud.clone()));
     let mut target = None;
     if let Some(uri) = get("post_logout_redirect_uri") {

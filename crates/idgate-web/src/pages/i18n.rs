@@ -61,6 +61,7 @@ pub struct Texts {
     pub redirect_unregistered: &'static str,
     /// Logout with a `post_logout_redirect_uri` but no client.
     pub logout_no_client: &'static str,
+    pub logout_client_mismatch: &'static str,
     pub logout_redirect_unregistered: &'static str,
     // A limit refused (rate limit, pumping guard, budget breaker); `{wait}` is one of
     // the `wait_*` texts.
@@ -137,6 +138,7 @@ pub static EN: Texts = Texts {
     link_no_redirect: "The sign-in link is incomplete: it does not say where to return (redirect_uri).",
     redirect_unregistered: "The application asked to return to an address that is not registered for it, so the sign-in was stopped.",
     logout_no_client: "The application did not say who it is (client_id or id_token_hint), so it cannot be sent back.",
+    logout_client_mismatch: "This sign-out link names one application (client_id) but carries another application's token (id_token_hint), so nothing was done. Ask the application for a correct sign-out link.",
     logout_redirect_unregistered: "The application asked to return to an address that is not registered for it.",
     too_many_title: "Too many attempts",
     rate_limited: "There were too many attempts. Please wait {wait} and try again.",

@@ -16,6 +16,7 @@ use crate::state::AppState;
 
 const STYLE: &str = include_str!("style.css");
 const ONCE_JS: &str = include_str!("once.js");
+const FORM_POST_JS: &str = include_str!("form-post.js");
 
 /// The look operators can brand.
 #[derive(Debug, Clone)]
@@ -41,15 +42,25 @@ pub fn router() -> Router<AppState> {
         .route("/assets/idgate.css", get(style))
         .route("/assets/theme.css", get(theme))
         .route("/assets/once.js", get(once_js))
+        .route("/assets/form-post.js", get(form_post_js))
 }
 
 async fn once_js() -> Response {
+    javascript(ONCE_JS)
+}
+
+/// Submits the `form_post` answer page's form on load.
+async fn form_post_js() -> Response {
+    javascript(FORM_POST_JS)
+}
+
+fn javascript(body: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
-        ONCE_JS,
+        body,
     )
         .into_response()
 }

@@ -266,6 +266,42 @@ async fn destination_rules_and_the_hourly_budget_breaker() {
     s.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_geographic_numbers_are_refused_for_sms_by_default_and_listed_as_001() {
+    // Satellite (+881 Iridium, +870 Inmarsat) and international-network (+882) numbers
+    // that libphonenumber calls mobile.
+    let numbers = ["+881612345678", "+870301234567", "+8823421234"];
+    let s = limited(|_| {}).await;
+    let app = s.app("Satellite").await;
+    for to in numbers {
+        let (status, v) = send_via(&s, &app, to, "sms", "none").await;
+        assert_eq!(status, 422, "{to}: {v}");
+        assert_eq!(v["field"], "to");
+        assert!(v["detail"].as_str().unwrap().contains("non-geographic"), "{v}");
+        assert!(!v.to_string().contains(&to[4..]), "{v}");
+        // WhatsApp sends to them unless told otherwise.
+        let (status, v) = send_via(&s, &app, to, "whatsapp", "none").await;
+        assert_eq!(status, 201, "{to}: {v}");
+    }
+    s.stop().await;
+
+    // Allowed explicitly for SMS; denied for WhatsApp by their list name, 001.
+    let s = limited(|c| {
+        c.limits.sms.allow_non_geographic = true;
+        c.limits.whatsapp.deny_countries = vec!["001".into()];
+    })
+    .await;
+    let app = s.app("Satellite").await;
+    for to in numbers {
+        let (status, v) = send_via(&s, &app, to, "sms", "none").await;
+        assert_eq!(status, 201, "{to}: {v}");
+        let (status, v) = send_via(&s, &app, to, "whatsapp", "none").await;
+        assert_eq!(status, 422, "{to}: {v}");
+        assert!(v["detail"].as_str().unwrap().contains("blocked"), "{v}");
+    }
+    s.stop().await;
+}
+
 /// A Verify API send on `channel`, falling back to `fallback`.
 async fn send_via(
     s: &TestServer,
