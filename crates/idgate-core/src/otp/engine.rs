@@ -17,6 +17,7 @@ use crate::otp::verification::{Channel, Purpose, Verification, VerificationStatu
 use crate::phone::PhoneNumber;
 use crate::store::{Resend, Store, StoreError};
 use crate::{UnixTime, new_id};
+use zeroize::Zeroizing;
 
 /// The settings key holding the global policy.
 pub const POLICY_SETTING: &str = "otp_policy";
@@ -85,6 +86,41 @@ pub struct Issued {
     pub delivered: Delivered,
 }
 
+/// A code ready to go out (from [`OtpEngine::prepare_issue`] or
+/// [`OtpEngine::prepare_resend`]), owning what the notifier needs so that it can be
+/// delivered in a task of its own. The code is wiped when it is dropped.
+pub struct PendingSend {
+    pub verification_id: String,
+    pub channel: Channel,
+    fallback: Option<Channel>,
+    to: PhoneNumber,
+    code: Zeroizing<String>,
+    expiry_minutes: u32,
+    application_name: Option<String>,
+    user_name: Option<String>,
+    locale: Option<String>,
+    finish_on_failure: bool,
+}
+
+impl PendingSend {
+    /// A delivery failure ends the verification as `failed` (a resend that nobody
+    /// waits for: the next page must see that the code never went out).
+    pub fn finishing_on_failure(mut self) -> Self {
+        self.finish_on_failure = true;
+        self
+    }
+}
+
+impl std::fmt::Debug for PendingSend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSend")
+            .field("verification_id", &self.verification_id)
+            .field("channel", &self.channel)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a submitted code did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckOutcome {
@@ -140,6 +176,11 @@ impl OtpEngine {
         self.guard.as_ref()
     }
 
+    /// Whether `channel` has a provider (see [`Notifier::channel_enabled`]).
+    pub async fn channel_enabled(&self, channel: Channel) -> bool {
+        self.notifier.channel_enabled(channel).await
+    }
+
     pub fn now(&self) -> UnixTime {
         self.clock.now()
     }
@@ -163,6 +204,23 @@ impl OtpEngine {
     /// Issues a code and delivers it. If no provider could send it, the verification is
     /// recorded as `failed` and the error says why — never a silent "sent".
     pub async fn issue(&self, req: Issue<'_>) -> Result<Issued, OtpError> {
+        let (mut verification, send) = self.prepare_issue(req).await?;
+        let delivered = self.deliver(send).await?;
+        verification.channel = delivered.channel;
+        Ok(Issued {
+            verification,
+            delivered,
+        })
+    }
+
+    /// Everything of [`OtpEngine::issue`] but the delivery: the channel and abuse checks,
+    /// the code and the stored `pending` verification. The returned [`PendingSend`]
+    /// goes out with [`OtpEngine::deliver`] — at once, or in a task of its own when the
+    /// caller answers before the provider does (the passwordless sign-in).
+    pub async fn prepare_issue(
+        &self,
+        req: Issue<'_>,
+    ) -> Result<(Verification, PendingSend), OtpError> {
         if !self.notifier.channel_enabled(req.channel).await {
             return Err(OtpError::ChannelDisabled(req.channel));
         }
@@ -203,27 +261,62 @@ impl OtpEngine {
         self.store
             .insert_verification(&verification, &req.to.masked())
             .await?;
-        let delivery = Delivery {
-            verification_id: &id,
+        let send = PendingSend {
+            verification_id: id,
             channel: req.channel,
             fallback: req.fallback,
-            gate: self.gate(),
-            to: req.to,
-            code: &code,
+            to: req.to.clone(),
+            code: Zeroizing::new(code),
             expiry_minutes: policy.expiry_minutes(),
-            application_name: req.application.map(|a| a.name.as_str()),
-            user_name: req.user_name,
-            locale: req.locale,
+            application_name: req.application.map(|a| a.name.clone()),
+            user_name: req.user_name.map(str::to_string),
+            locale: req.locale.map(str::to_string),
+            finish_on_failure: true,
+        };
+        Ok((verification, send))
+    }
+
+    /// Hands a prepared code to the notifier. When it could not be sent and the send
+    /// says so (every first send; a resend made with [`PendingSend::finishing_on_failure`]),
+    /// the verification is recorded as `failed`, so whoever looks next sees why. When a
+    /// fallback channel carried it, the verification's `channel` becomes that channel:
+    /// the stored channel is the one the code went out on, and a resend goes there.
+    pub async fn deliver(&self, send: PendingSend) -> Result<Delivered, OtpError> {
+        let delivery = Delivery {
+            verification_id: &send.verification_id,
+            channel: send.channel,
+            fallback: send.fallback,
+            gate: self.gate(),
+            to: &send.to,
+            code: &send.code,
+            expiry_minutes: send.expiry_minutes,
+            application_name: send.application_name.as_deref(),
+            user_name: send.user_name.as_deref(),
+            locale: send.locale.as_deref(),
         };
         match self.notifier.deliver(delivery).await {
-            Ok(delivered) => Ok(Issued {
-                verification,
-                delivered,
-            }),
+            Ok(delivered) => {
+                if delivered.channel != send.channel {
+                    self.store
+                        .set_verification_channel(
+                            &send.verification_id,
+                            delivered.channel,
+                            self.clock.now(),
+                        )
+                        .await?;
+                }
+                Ok(delivered)
+            }
             Err(e) => {
-                self.store
-                    .finish_verification(&id, VerificationStatus::Failed, self.clock.now())
-                    .await?;
+                if send.finish_on_failure {
+                    self.store
+                        .finish_verification(
+                            &send.verification_id,
+                            VerificationStatus::Failed,
+                            self.clock.now(),
+                        )
+                        .await?;
+                }
                 Err(delivery_error(e))
             }
         }
@@ -308,7 +401,7 @@ impl OtpEngine {
     }
 
     /// Sends the code again (a new one unless the policy says `same`), respecting the
-    /// cooldown and the resend limit.
+    /// cooldown and the resend limit, on the channel that carried the code.
     pub async fn resend(
         &self,
         id: &str,
@@ -316,6 +409,27 @@ impl OtpEngine {
         user_name: Option<&str>,
         locale: Option<&str>,
     ) -> Result<Issued, OtpError> {
+        let send = self
+            .prepare_resend(id, application, user_name, locale)
+            .await?;
+        let delivered = self.deliver(send).await?;
+        let verification = self.load(id).await?;
+        Ok(Issued {
+            verification,
+            delivered,
+        })
+    }
+
+    /// Everything of [`OtpEngine::resend`] but the delivery (see [`OtpEngine::prepare_issue`]).
+    /// A resend that cannot be delivered leaves the verification pending unless the
+    /// send is made [`PendingSend::finishing_on_failure`].
+    pub async fn prepare_resend(
+        &self,
+        id: &str,
+        application: Option<&Application>,
+        user_name: Option<&str>,
+        locale: Option<&str>,
+    ) -> Result<PendingSend, OtpError> {
         let v = self.load(id).await?;
         let now = self.clock.now();
         self.resend_allowed(&v, now)?;
@@ -325,9 +439,9 @@ impl OtpEngine {
                 .map_err(|_| OtpError::Crypto(CryptoError::Decrypt))?,
             _ => generate_code(policy.length, policy.alphanumeric)?,
         };
+        let to = PhoneNumber::from_stored(&v.destination)
+            .map_err(|e| OtpError::Store(StoreError::Corrupt(e.to_string())))?;
         if let Some(g) = &self.guard {
-            let to = PhoneNumber::from_stored(&v.destination)
-                .map_err(|e| OtpError::Store(StoreError::Corrupt(e.to_string())))?;
             g.before_send(
                 v.channel,
                 &to,
@@ -352,29 +466,17 @@ impl OtpEngine {
             self.resend_allowed(&v, now)?;
             return Err(OtpError::Cooldown(v.resend_wait(now).max(1)));
         }
-        let to = PhoneNumber::from_stored(&v.destination)
-            .map_err(|e| OtpError::Store(StoreError::Corrupt(e.to_string())))?;
-        let delivery = Delivery {
-            verification_id: id,
+        Ok(PendingSend {
+            verification_id: id.to_string(),
             channel: v.channel,
             fallback: None,
-            gate: self.gate(),
-            to: &to,
-            code: &code,
+            to,
+            code: Zeroizing::new(code),
             expiry_minutes: policy.expiry_minutes(),
-            application_name: application.map(|a| a.name.as_str()),
-            user_name,
-            locale,
-        };
-        let delivered = self
-            .notifier
-            .deliver(delivery)
-            .await
-            .map_err(delivery_error)?;
-        let verification = self.load(id).await?;
-        Ok(Issued {
-            verification,
-            delivered,
+            application_name: application.map(|a| a.name.clone()),
+            user_name: user_name.map(str::to_string),
+            locale: locale.map(str::to_string),
+            finish_on_failure: false,
         })
     }
 

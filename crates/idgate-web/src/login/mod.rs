@@ -9,6 +9,7 @@
 mod context;
 mod flow;
 mod forms;
+mod ghost;
 mod render;
 mod throttle;
 

@@ -28,4 +28,5 @@ mod openapi;
 mod process;
 mod providers;
 mod secrets;
+mod signin_channels;
 mod verify;
