@@ -335,6 +335,10 @@ pub struct Journey {
     /// (channel fallback): the code page says so.
     #[serde(default)]
     pub fell_back_from: Option<Factor>,
+    /// A ghost's pretend code "failed" to go out: its channel's last real delivery on
+    /// this node failed, so a real code would most likely have failed too.
+    #[serde(default)]
+    pub ghost_undelivered: bool,
     pub started_at: UnixTime,
 }
 
@@ -353,6 +357,7 @@ impl Journey {
             ghost_sent_at: None,
             ghost_resends: 0,
             fell_back_from: None,
+            ghost_undelivered: false,
             started_at: now,
         }
     }

@@ -4,7 +4,8 @@
 //! a code is approved at most once; wrong submissions beyond `max_attempts` are never
 //! counted and the code is dead after them; a resend inside the cooldown is refused.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::application::Application;
 use crate::clock::SharedClock;
@@ -136,6 +137,9 @@ pub struct OtpEngine {
     notifier: Arc<dyn Notifier>,
     /// Rate limits, lockout and pumping guards (none: nothing is limited).
     guard: Option<Arc<Guard>>,
+    /// Per node, per channel: whether the last delivery failed (see
+    /// [`OtpEngine::channel_failing`]).
+    failing: Arc<Mutex<HashMap<Channel, bool>>>,
 }
 
 impl std::fmt::Debug for OtpEngine {
@@ -157,6 +161,7 @@ impl OtpEngine {
             clock,
             notifier,
             guard: None,
+            failing: Arc::default(),
         }
     }
 
@@ -174,6 +179,22 @@ impl OtpEngine {
     /// The abuse guard, for limits only the caller can apply (client IP, passwords).
     pub fn guard(&self) -> Option<&Arc<Guard>> {
         self.guard.as_ref()
+    }
+
+    /// Whether the last delivery this node made on `channel` failed: what a send on it
+    /// now would most likely meet (a passwordless sign-in for an unknown username shows
+    /// the same failure a real one would).
+    pub fn channel_failing(&self, channel: Channel) -> bool {
+        self.failing
+            .lock()
+            .map(|m| m.get(&channel).copied().unwrap_or(false))
+            .unwrap_or(false)
+    }
+
+    fn record_outcome(&self, channel: Channel, failed: bool) {
+        if let Ok(mut m) = self.failing.lock() {
+            m.insert(channel, failed);
+        }
     }
 
     /// Whether `channel` has a provider (see [`Notifier::channel_enabled`]).
@@ -294,7 +315,9 @@ impl OtpEngine {
             user_name: send.user_name.as_deref(),
             locale: send.locale.as_deref(),
         };
-        match self.notifier.deliver(delivery).await {
+        let outcome = self.notifier.deliver(delivery).await;
+        self.record_outcome(send.channel, outcome.is_err());
+        match outcome {
             Ok(delivered) => {
                 if delivered.channel != send.channel {
                     self.store

@@ -80,6 +80,9 @@ pub async fn advance(mut ctx: Ctx) -> Response {
                 if let Err(r) = ctx.flush().await {
                     return r;
                 }
+                if ctx.journey.ghost && ctx.journey.ghost_undelivered {
+                    return render::send_failed(&ctx, Factor::SmsOtp);
+                }
                 return render::code(&ctx, None, None, StatusCode::OK).await;
             }
             let to = ctx.user.as_ref().and_then(|u| u.mobile.clone());

@@ -153,6 +153,7 @@ pub async fn identify(
     // A ghost's pretend code "goes out" in `flow::advance`, through the same limits.
     ctx.journey.ghost_sent_at = None;
     ctx.journey.fell_back_from = None;
+    ctx.journey.ghost_undelivered = false;
     if usable {
         ctx.journey.user_id = user.as_ref().map(|u| u.id.clone());
         ctx.journey.ghost = false;

@@ -60,6 +60,9 @@ pub async fn send(ctx: &mut Ctx) -> Result<(), Response> {
         return Err(render::send_failed(ctx, Factor::SmsOtp));
     }
     throttle::before_ghost_send(ctx).await?;
+    // A real code would go out after the answer; if the channel's last delivery failed,
+    // it most likely fails too, and the next page says so (as for a real code).
+    ctx.journey.ghost_undelivered = ctx.state.otp.channel_failing(Channel::Sms);
     ctx.journey.ghost_sent_at = Some(ctx.state.now());
     ctx.journey.ghost_attempts = 0;
     ctx.journey.ghost_resends = 0;
@@ -70,6 +73,9 @@ pub async fn send(ctx: &mut Ctx) -> Result<(), Response> {
 /// wrong code of a real verification, with its countdown, and its expiry.
 pub async fn code(mut ctx: Ctx) -> Response {
     let t = ctx.t;
+    if ctx.journey.ghost_undelivered {
+        return render::send_failed(&ctx, Factor::SmsOtp);
+    }
     throttle::code_failed(&ctx).await;
     let policy = policy(&ctx).await;
     let msg = match dead(&ctx, &policy) {
@@ -106,7 +112,10 @@ pub async fn resend(mut ctx: Ctx) -> Response {
         return r;
     }
     let policy = policy(&ctx).await;
-    if ctx.journey.ghost_sent_at.is_none() || dead(&ctx, &policy).is_some() {
+    if ctx.journey.ghost_sent_at.is_none()
+        || ctx.journey.ghost_undelivered
+        || dead(&ctx, &policy).is_some()
+    {
         return match send(&mut ctx).await {
             Ok(()) => render::code(&ctx, Some(t.code_resent.into()), None, StatusCode::OK).await,
             Err(r) => r,
@@ -182,5 +191,8 @@ async fn become_ghost(ctx: &mut Ctx) -> Result<(), Response> {
     ctx.journey.ghost_attempts = v.as_ref().map_or(0, |v| v.attempts);
     ctx.journey.ghost_resends = v.as_ref().map_or(0, |v| v.resends);
     ctx.journey.ghost_sent_at = v.as_ref().map(|v| v.last_sent_at);
+    ctx.journey.ghost_undelivered = v
+        .as_ref()
+        .is_some_and(|v| v.status == idgate_core::otp::VerificationStatus::Failed);
     ctx.save().await
 }

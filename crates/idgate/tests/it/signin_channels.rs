@@ -173,6 +173,18 @@ async fn signin_passwordless_send_that_fails_after_the_answer_shows_on_the_next_
         )
         .await;
     assert_eq!(p.status, 502, "{}", p.body);
+    // An unknown username meets the same while the channel is failing.
+    let (mut gb, gpage, _) = identify(&s, &client_id, "nobody-here").await;
+    same("code page", &page, &gpage);
+    let gfailed = gb.get(&s.url("/login")).await;
+    same("next page", &failed, &gfailed);
+    let gp = gb
+        .post(
+            &s.url("/login/code"),
+            &[("csrf", &gfailed.csrf()), ("code", "123456")],
+        )
+        .await;
+    same("a submitted code", &p, &gp);
     // "Try again" once the gateway is back: a new code arrives and signs in.
     sms.clear_faults();
     let again = b
@@ -180,6 +192,10 @@ async fn signin_passwordless_send_that_fails_after_the_answer_shows_on_the_next_
         .await;
     assert_eq!(again.status, 200, "{}", again.body);
     let sent = wait_delivered(&sms, 1).await;
+    let gagain = gb
+        .post(&s.url("/login/resend"), &[("csrf", &gp.csrf())])
+        .await;
+    same("try again", &again, &gagain);
     let done = b
         .post(
             &s.url("/login/code"),
@@ -188,6 +204,16 @@ async fn signin_passwordless_send_that_fails_after_the_answer_shows_on_the_next_
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
     s.stop().await;
+}
+
+fn same(what: &str, real: &Page, ghost: &Page) {
+    let norm = |p: &Page| p.body.replace(&p.csrf(), "CSRF");
+    assert_eq!(
+        real.status, ghost.status,
+        "{what}: {}\n---\n{}",
+        real.body, ghost.body
+    );
+    assert_eq!(norm(real), norm(ghost), "{what}");
 }
 
 fn whatsapp_then(fallback: ChannelFallback) -> LoginFlow {
