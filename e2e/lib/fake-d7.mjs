@@ -128,6 +128,7 @@ export async function startFakeD7({ token = D7_TOKEN, deliveryReports = true } =
   const requests = []; // every request: { path, status, headers, body, answer }
   const messages = []; // every accepted message: { channel, to, text, requestId, at, ... }
   const faults = []; // queued answers for the next requests: { status, detail }
+  const failing = new Map(); // path → { status, detail }: every request to it fails
   const waiters = new Set();
   const reports = [];
 
@@ -170,6 +171,8 @@ export async function startFakeD7({ token = D7_TOKEN, deliveryReports = true } =
       if (req.headers.authorization !== `Bearer ${token}`) {
         return answer(401, { detail: { code: 'ACCESS_TOKEN_SIGNATURE_VERIFICATION_FAILED', message: 'It looks like your requested token signature is invalid.' } });
       }
+      const standing = failing.get(path);
+      if (standing) return answer(standing.status, { detail: standing.detail });
       const fault = faults.shift();
       if (fault) return answer(fault.status, { detail: fault.detail });
       try {
@@ -208,6 +211,11 @@ export async function startFakeD7({ token = D7_TOKEN, deliveryReports = true } =
     /** The next request gets this answer instead (e.g. 402 `{code, message}`). */
     failNext(status, detail = { code: 'INSUFFICIENT_CREDIT', message: 'Insufficient credit.' }) {
       faults.push({ status, detail });
+    },
+    /** Every request to `path` gets this answer (null: answer normally again). */
+    failAlways(path, status, detail = { message: 'internal error' }) {
+      if (status === null) failing.delete(path);
+      else failing.set(path, { status, detail });
     },
     /** Requests that were not accepted (a journey expects none). */
     refused() {

@@ -350,12 +350,18 @@ test('"Send by WhatsApp instead" switches the code to WhatsApp (d7 presets on bo
     use: ['d7Sms', 'd7Whatsapp'],
     flow: { first: 'password', second: ['sms-otp', 'whatsapp-otp'] },
   });
+  // A switch sends a new code, so it waits for the resend cooldown (2 s here).
+  const policy = (await idg.api('GET', '/api/v1/otp-policy')).body;
+  await idg.api('PUT', '/api/v1/otp-policy', { ...policy, resend_cooldown: 2 });
   await openDemo(page, idg, 'demo-switch');
   await passwordStep(page, 'demo-switch', 'demo', await idg.demoPassword());
   await expectCodePage(page, 'demo-switch');
   assert.match(await bodyText(page), /We sent a code by SMS to ••••••0100/, 'SMS first: the flow\'s default');
   const sms = await d7.waitForMessage(DEMO_MOBILE, { channel: 'sms' });
   await shot(page, 'demo-switch-3-sms-code');
+  assert.equal(await page.getByRole('button', { name: 'Send by WhatsApp instead', exact: true }).isDisabled(), true, 'during the cooldown');
+  await new Promise((ok) => setTimeout(ok, 2500));
+  await page.reload();
   await page.getByRole('button', { name: 'Send by WhatsApp instead', exact: true }).click();
   await page.getByText(/We sent a code by WhatsApp to ••••••0100/).waitFor();
   const wa = await d7.waitForMessage(DEMO_MOBILE, { channel: 'whatsapp' });

@@ -33,6 +33,21 @@ pub enum MissingMobile {
     Refuse,
 }
 
+/// What a sign-in does when the chosen channel cannot deliver a code (every provider
+/// failed, or the channel's rules refuse the number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChannelFallback {
+    /// Say the code could not be sent; offer to try again (and the other step-2 option
+    /// if the flow has one).
+    #[default]
+    Off,
+    /// Also offer the other channel, even when the flow lists only one.
+    Offer,
+    /// Send the code on the other channel at once; the code page says which.
+    Send,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginFlow {
@@ -45,6 +60,11 @@ pub struct LoginFlow {
     /// Whether a number not yet verified may receive a login code.
     #[serde(default)]
     pub allow_unverified_mobile: bool,
+    /// Step 2 only: what happens when the chosen channel cannot deliver. A code that
+    /// went out on the other channel proves that channel's factor, and it counts for
+    /// the step.
+    #[serde(default)]
+    pub channel_fallback: ChannelFallback,
 }
 
 impl Default for LoginFlow {
@@ -55,6 +75,7 @@ impl Default for LoginFlow {
             second: vec![SecondFactor::SmsOtp],
             missing_mobile: MissingMobile::Enrol,
             allow_unverified_mobile: false,
+            channel_fallback: ChannelFallback::Off,
         }
     }
 }

@@ -676,6 +676,57 @@ impl Guard {
         self.channel_capacity(channel, to).await
     }
 
+    /// The send limits of a passwordless sign-in for a username that names no usable
+    /// account (a "ghost": nothing is sent). They are counted under the typed username
+    /// with the per-number and per-user rates and rules, so the ghost is refused exactly
+    /// when a real account's code would be; plus the per-application limit, and a
+    /// channel whose hourly budget is spent refuses it too (without spending any).
+    pub async fn before_ghost_send(
+        &self,
+        channel: Channel,
+        username: &str,
+        application: Option<&str>,
+    ) -> Result<(), GuardError> {
+        if !self.config.enabled {
+            return Ok(());
+        }
+        let name = self.subject(&format!("ghost\0{}", crate::user::username_key(username)));
+        self.take(
+            Rule::SendsPerNumber,
+            self.config.sends_per_number,
+            &format!("send.number:{name}"),
+        )
+        .await?;
+        self.take(
+            Rule::SendsPerUser,
+            self.config.sends_per_user,
+            &format!("send.user:ghost:{name}"),
+        )
+        .await?;
+        if let Some(app) = application {
+            self.take(
+                Rule::SendsPerApplication,
+                self.config.sends_per_application,
+                &format!("send.app:{app}"),
+            )
+            .await?;
+        }
+        let budget = self.config.channel(channel).hourly_budget;
+        if budget > 0 {
+            let now = self.clock.now();
+            let key = format!("budget:{}", channel.as_str());
+            if let Some(c) = self.store.peek(&key, now).await?
+                && c.count >= i64::from(budget)
+            {
+                return Err(refused(Refusal::Budget {
+                    channel,
+                    retry_after: c.resets_at - now,
+                }));
+            }
+        }
+        Ok(())
+    }
+
     /// The rules of `channel` alone, for a code the requested channel could not deliver
     /// and that now goes out on `channel` (channel fallback): its destination rules,
     /// prefix block and velocity guard, and its hourly budget. The per-number, per-user

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::UnixTime;
-use crate::application::{FirstFactor, LoginFlow, MissingMobile, SecondFactor};
+use crate::application::{ChannelFallback, FirstFactor, LoginFlow, MissingMobile, SecondFactor};
 use crate::otp::Channel;
 
 /// A proven authentication factor.
@@ -209,10 +209,13 @@ pub fn next_step(
         };
     }
     let options = second_options(flow);
-    if options.is_empty() || options.iter().any(|f| factors.contains(f)) {
+    let accepted = accepted_second(flow);
+    if options.is_empty() || accepted.iter().any(|f| factors.contains(f)) {
         return Step::Done;
     }
-    let pick = chosen.filter(|c| options.contains(c)).unwrap_or(options[0]);
+    let pick = chosen
+        .filter(|c| accepted.contains(c))
+        .unwrap_or(options[0]);
     match mobile {
         MobileState::Usable => Step::Code(pick),
         MobileState::Missing => match flow.missing_mobile {
@@ -234,6 +237,34 @@ pub fn second_options(flow: &LoginFlow) -> Vec<Factor> {
         }
     }
     out
+}
+
+/// The step-2 factors whose proof completes step 2: the flow's options, plus the other
+/// code factor when the flow lets a code fall back to the other channel (the factor of
+/// the channel that really carried the code is the one proven).
+pub fn accepted_second(flow: &LoginFlow) -> Vec<Factor> {
+    let first = Factor::from(flow.first);
+    let mut out = second_options(flow);
+    if flow.channel_fallback != ChannelFallback::Off && !out.is_empty() {
+        for f in [Factor::SmsOtp, Factor::WhatsappOtp] {
+            if f != first && !out.contains(&f) {
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+/// The factor a code falls back to when `factor`'s channel cannot deliver, if the flow
+/// allows it (`None` for the passwordless first step: only SMS proves it).
+pub fn fallback_factor(flow: &LoginFlow, factor: Factor) -> Option<Factor> {
+    if flow.channel_fallback == ChannelFallback::Off {
+        return None;
+    }
+    accepted_second(flow)
+        .into_iter()
+        .find(|f| *f != factor && f.channel().is_some())
+        .filter(|_| accepted_second(flow).contains(&factor))
 }
 
 /// Whether `factors` already satisfy the flow (single sign-on without a new prompt).
@@ -300,6 +331,14 @@ pub struct Journey {
     pub ghost_sent_at: Option<UnixTime>,
     #[serde(default)]
     pub ghost_resends: u32,
+    /// The factor the user chose when the code went out on the other channel instead
+    /// (channel fallback): the code page says so.
+    #[serde(default)]
+    pub fell_back_from: Option<Factor>,
+    /// A ghost's pretend code "failed" to go out: its channel's last real delivery on
+    /// this node failed, so a real code would most likely have failed too.
+    #[serde(default)]
+    pub ghost_undelivered: bool,
     pub started_at: UnixTime,
     /// Set only on a *forward* row: the short-lived record, stored under a session's
     /// previous secret when a code's proof rotated it, that lets a double submit of the
@@ -332,6 +371,8 @@ impl Journey {
             ghost_attempts: 0,
             ghost_sent_at: None,
             ghost_resends: 0,
+            fell_back_from: None,
+            ghost_undelivered: false,
             started_at: now,
             forward: None,
         }
@@ -374,6 +415,7 @@ mod tests {
             second,
             missing_mobile: mm,
             allow_unverified_mobile: false,
+            channel_fallback: ChannelFallback::Off,
         }
     }
 
@@ -434,6 +476,32 @@ mod tests {
             Step::Refuse
         );
         assert!(is_satisfied(&f, &[Factor::Password, Factor::WhatsappOtp]));
+    }
+
+    #[test]
+    fn a_fallback_channel_counts_for_step_two_only_when_the_flow_allows_it() {
+        let mut f = flow(
+            FirstFactor::Password,
+            vec![SecondFactor::WhatsappOtp],
+            MissingMobile::Refuse,
+        );
+        let by_sms = [Factor::Password, Factor::SmsOtp];
+        assert!(!is_satisfied(&f, &by_sms));
+        assert_eq!(fallback_factor(&f, Factor::WhatsappOtp), None);
+        f.channel_fallback = ChannelFallback::Send;
+        assert!(is_satisfied(&f, &by_sms));
+        assert_eq!(
+            fallback_factor(&f, Factor::WhatsappOtp),
+            Some(Factor::SmsOtp)
+        );
+        assert_eq!(
+            fallback_factor(&f, Factor::SmsOtp),
+            Some(Factor::WhatsappOtp)
+        );
+        // The passwordless first step is SMS only.
+        let mut p = flow(FirstFactor::SmsOtp, vec![], MissingMobile::Refuse);
+        p.channel_fallback = ChannelFallback::Send;
+        assert_eq!(fallback_factor(&p, Factor::SmsOtp), None);
     }
 
     #[test]

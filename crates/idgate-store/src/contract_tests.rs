@@ -469,6 +469,21 @@ async fn verification_lifecycle() {
 
         let c = verification(3);
         s.insert_verification(&c, "+1415•••••00").await.unwrap();
+        // A fallback channel that carried the code is recorded; an unknown id is not.
+        assert!(
+            s.set_verification_channel(&c.id, Channel::Whatsapp, NOW + 4)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            s.get_verification(&c.id).await.unwrap().unwrap().channel,
+            Channel::Whatsapp
+        );
+        assert!(
+            !s.set_verification_channel("no-such-id", Channel::Sms, NOW + 4)
+                .await
+                .unwrap()
+        );
         assert!(
             !s.finish_verification(&c.id, VerificationStatus::Pending, NOW + 4)
                 .await

@@ -190,6 +190,9 @@ pub(crate) const APPLY_RESEND: &str = "UPDATE verifications \
     WHERE id = $1 AND status = 'pending' AND expires_at > $2 AND resends < max_resends \
     AND last_sent_at + resend_cooldown <= $2";
 
+pub(crate) const SET_VERIFICATION_CHANNEL: &str =
+    "UPDATE verifications SET channel = $2, updated_at = $3 WHERE id = $1";
+
 pub(crate) const FINISH_VERIFICATION: &str = "UPDATE verifications \
     SET status = $2, finished_at = $3, updated_at = $3 WHERE id = $1 AND status = 'pending'";
 

@@ -521,6 +521,22 @@ macro_rules! impl_store {
                     .map_err(|e| $crate::error::backend("apply resend", e))
             }
 
+            async fn set_verification_channel(
+                &self,
+                id: &str,
+                channel: idgate_core::otp::Channel,
+                now: idgate_core::UnixTime,
+            ) -> idgate_core::store::StoreResult<bool> {
+                sqlx::query($crate::sql::SET_VERIFICATION_CHANNEL)
+                    .bind(id)
+                    .bind(channel.as_str())
+                    .bind(now)
+                    .execute(&self.writer)
+                    .await
+                    .map(|done| done.rows_affected() == 1)
+                    .map_err(|e| $crate::error::backend("set verification channel", e))
+            }
+
             async fn finish_verification(
                 &self,
                 id: &str,

@@ -5,7 +5,8 @@
 //! is refused as `NotPending`; wrong submissions beyond `max_attempts` are never
 //! counted and the code is dead after them; a resend inside the cooldown is refused.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::application::Application;
 use crate::clock::SharedClock;
@@ -21,6 +22,7 @@ use crate::store::{Resend, Store, StoreError};
 use crate::audit::AuditEvent;
 use crate::message::{DeliveryStatus, MessageRecord};
 use crate::{UnixTime, new_id};
+use zeroize::Zeroizing;
 
 /// The settings key holding the global policy.
 pub const POLICY_SETTING: &str = "otp_policy";
@@ -96,6 +98,44 @@ pub struct Issued {
     pub delivered: Delivered,
 }
 
+/// A code ready to go out (from [`OtpEngine::prepare_issue`] or
+/// [`OtpEngine::prepare_resend`]), owning what the notifier needs so that it can be
+/// delivered in a task of its own. The code is wiped when it is dropped.
+pub struct PendingSend {
+    pub verification_id: String,
+    pub channel: Channel,
+    fallback: Option<Channel>,
+    to: PhoneNumber,
+    code: Zeroizing<String>,
+    expiry_minutes: u32,
+    application_name: Option<String>,
+    user_name: Option<String>,
+    locale: Option<String>,
+    finish_on_failure: bool,
+    /// A test number's code: nothing goes to a provider (see [`crate::otp::test_numbers`]).
+    test_number: bool,
+    client_id: Option<String>,
+}
+
+impl PendingSend {
+    /// A delivery failure ends the verification as `failed` (a resend that nobody
+    /// waits for: the next page must see that the code never went out).
+    pub fn finishing_on_failure(mut self) -> Self {
+        self.finish_on_failure = true;
+        self
+    }
+}
+
+impl std::fmt::Debug for PendingSend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSend")
+            .field("verification_id", &self.verification_id)
+            .field("channel", &self.channel)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a submitted code did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckOutcome {
@@ -115,6 +155,9 @@ pub struct OtpEngine {
     configured_test_numbers: Arc<Vec<TestNumber>>,
     /// Production mode: only test numbers with `allow_in_production` are in force.
     production: bool,
+    /// Per node, per channel: whether the last delivery failed (see
+    /// [`OtpEngine::channel_failing`]).
+    failing: Arc<Mutex<HashMap<Channel, bool>>>,
 }
 
 impl std::fmt::Debug for OtpEngine {
@@ -138,6 +181,7 @@ impl OtpEngine {
             guard: None,
             configured_test_numbers: Arc::new(Vec::new()),
             production: false,
+            failing: Arc::default(),
         }
     }
 
@@ -170,6 +214,27 @@ impl OtpEngine {
         self.guard.as_ref()
     }
 
+    /// Whether the last delivery this node made on `channel` failed: what a send on it
+    /// now would most likely meet (a passwordless sign-in for an unknown username shows
+    /// the same failure a real one would).
+    pub fn channel_failing(&self, channel: Channel) -> bool {
+        self.failing
+            .lock()
+            .map(|m| m.get(&channel).copied().unwrap_or(false))
+            .unwrap_or(false)
+    }
+
+    fn record_outcome(&self, channel: Channel, failed: bool) {
+        if let Ok(mut m) = self.failing.lock() {
+            m.insert(channel, failed);
+        }
+    }
+
+    /// Whether `channel` has a provider (see [`Notifier::channel_enabled`]).
+    pub async fn channel_enabled(&self, channel: Channel) -> bool {
+        self.notifier.channel_enabled(channel).await
+    }
+
     pub fn now(&self) -> UnixTime {
         self.clock.now()
     }
@@ -193,6 +258,23 @@ impl OtpEngine {
     /// Issues a code and delivers it. If no provider could send it, the verification is
     /// recorded as `failed` and the error says why — never a silent "sent".
     pub async fn issue(&self, req: Issue<'_>) -> Result<Issued, OtpError> {
+        let (mut verification, send) = self.prepare_issue(req).await?;
+        let delivered = self.deliver(send).await?;
+        verification.channel = delivered.channel;
+        Ok(Issued {
+            verification,
+            delivered,
+        })
+    }
+
+    /// Everything of [`OtpEngine::issue`] but the delivery: the channel and abuse checks,
+    /// the code and the stored `pending` verification. The returned [`PendingSend`]
+    /// goes out with [`OtpEngine::deliver`] — at once, or in a task of its own when the
+    /// caller answers before the provider does (the passwordless sign-in).
+    pub async fn prepare_issue(
+        &self,
+        req: Issue<'_>,
+    ) -> Result<(Verification, PendingSend), OtpError> {
         if !self.notifier.channel_enabled(req.channel).await {
             return Err(OtpError::ChannelDisabled(req.channel));
         }
@@ -238,36 +320,76 @@ impl OtpEngine {
         self.store
             .insert_verification(&verification, &req.to.masked())
             .await?;
-        if test.is_some() {
-            let delivered = self
-                .test_number_sent(&id, req.channel, req.to, client_id)
-                .await?;
-            return Ok(Issued {
-                verification,
-                delivered,
-            });
-        }
-        let delivery = Delivery {
-            verification_id: &id,
+        let send = PendingSend {
+            verification_id: id,
             channel: req.channel,
             fallback: req.fallback,
-            gate: self.gate(),
-            to: req.to,
-            code: &code,
+            to: req.to.clone(),
+            code: Zeroizing::new(code),
             expiry_minutes: policy.expiry_minutes(),
-            application_name: req.application.map(|a| a.name.as_str()),
-            user_name: req.user_name,
-            locale: req.locale,
+            application_name: req.application.map(|a| a.name.clone()),
+            user_name: req.user_name.map(str::to_string),
+            locale: req.locale.map(str::to_string),
+            finish_on_failure: true,
+            test_number: test.is_some(),
+            client_id: client_id.map(str::to_string),
         };
-        match self.notifier.deliver(delivery).await {
-            Ok(delivered) => Ok(Issued {
-                verification,
-                delivered,
-            }),
+        Ok((verification, send))
+    }
+
+    /// Hands a prepared code to the notifier. When it could not be sent and the send
+    /// says so (every first send; a resend made with [`PendingSend::finishing_on_failure`]),
+    /// the verification is recorded as `failed`, so whoever looks next sees why. When a
+    /// fallback channel carried it, the verification's `channel` becomes that channel:
+    /// the stored channel is the one the code went out on, and a resend goes there.
+    pub async fn deliver(&self, send: PendingSend) -> Result<Delivered, OtpError> {
+        if send.test_number {
+            return self
+                .test_number_sent(
+                    &send.verification_id,
+                    send.channel,
+                    &send.to,
+                    send.client_id.as_deref(),
+                )
+                .await;
+        }
+        let delivery = Delivery {
+            verification_id: &send.verification_id,
+            channel: send.channel,
+            fallback: send.fallback,
+            gate: self.gate(),
+            to: &send.to,
+            code: &send.code,
+            expiry_minutes: send.expiry_minutes,
+            application_name: send.application_name.as_deref(),
+            user_name: send.user_name.as_deref(),
+            locale: send.locale.as_deref(),
+        };
+        let outcome = self.notifier.deliver(delivery).await;
+        self.record_outcome(send.channel, outcome.is_err());
+        match outcome {
+            Ok(delivered) => {
+                if delivered.channel != send.channel {
+                    self.store
+                        .set_verification_channel(
+                            &send.verification_id,
+                            delivered.channel,
+                            self.clock.now(),
+                        )
+                        .await?;
+                }
+                Ok(delivered)
+            }
             Err(e) => {
-                self.store
-                    .finish_verification(&id, VerificationStatus::Failed, self.clock.now())
-                    .await?;
+                if send.finish_on_failure {
+                    self.store
+                        .finish_verification(
+                            &send.verification_id,
+                            VerificationStatus::Failed,
+                            self.clock.now(),
+                        )
+                        .await?;
+                }
                 Err(delivery_error(e))
             }
         }
@@ -359,7 +481,7 @@ impl OtpEngine {
     }
 
     /// Sends the code again (a new one unless the policy says `same`), respecting the
-    /// cooldown and the resend limit.
+    /// cooldown and the resend limit, on the channel that carried the code.
     pub async fn resend(
         &self,
         id: &str,
@@ -367,6 +489,27 @@ impl OtpEngine {
         user_name: Option<&str>,
         locale: Option<&str>,
     ) -> Result<Issued, OtpError> {
+        let send = self
+            .prepare_resend(id, application, user_name, locale)
+            .await?;
+        let delivered = self.deliver(send).await?;
+        let verification = self.load(id).await?;
+        Ok(Issued {
+            verification,
+            delivered,
+        })
+    }
+
+    /// Everything of [`OtpEngine::resend`] but the delivery (see [`OtpEngine::prepare_issue`]).
+    /// A resend that cannot be delivered leaves the verification pending unless the
+    /// send is made [`PendingSend::finishing_on_failure`].
+    pub async fn prepare_resend(
+        &self,
+        id: &str,
+        application: Option<&Application>,
+        user_name: Option<&str>,
+        locale: Option<&str>,
+    ) -> Result<PendingSend, OtpError> {
         let v = self.load(id).await?;
         let now = self.clock.now();
         self.resend_allowed(&v, now)?;
@@ -407,37 +550,19 @@ impl OtpEngine {
             self.resend_allowed(&v, now)?;
             return Err(OtpError::Cooldown(v.resend_wait(now).max(1)));
         }
-        if test.is_some() {
-            let delivered = self
-                .test_number_sent(id, v.channel, &to, v.application_id.as_deref())
-                .await?;
-            let verification = self.load(id).await?;
-            return Ok(Issued {
-                verification,
-                delivered,
-            });
-        }
-        let delivery = Delivery {
-            verification_id: id,
+        Ok(PendingSend {
+            verification_id: id.to_string(),
             channel: v.channel,
             fallback: None,
-            gate: self.gate(),
-            to: &to,
-            code: &code,
+            to,
+            code: Zeroizing::new(code),
             expiry_minutes: policy.expiry_minutes(),
-            application_name: application.map(|a| a.name.as_str()),
-            user_name,
-            locale,
-        };
-        let delivered = self
-            .notifier
-            .deliver(delivery)
-            .await
-            .map_err(delivery_error)?;
-        let verification = self.load(id).await?;
-        Ok(Issued {
-            verification,
-            delivered,
+            application_name: application.map(|a| a.name.clone()),
+            user_name: user_name.map(str::to_string),
+            locale: locale.map(str::to_string),
+            finish_on_failure: false,
+            test_number: test.is_some(),
+            client_id: v.application_id.clone(),
         })
     }
 

@@ -7,6 +7,6 @@ pub mod test_numbers;
 pub mod verification;
 
 pub use code::{generate_code, normalise_input};
-pub use engine::{CheckOutcome, Issue, Issued, OtpEngine, OtpError};
+pub use engine::{CheckOutcome, Issue, Issued, OtpEngine, OtpError, PendingSend};
 pub use policy::{OtpPolicy, PolicyError, ResendCode};
 pub use verification::{Channel, Purpose, Verification, VerificationStatus};

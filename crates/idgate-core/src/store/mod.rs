@@ -150,6 +150,14 @@ pub trait Store:
     /// Applies a resend if the verification is pending, unexpired, outside its cooldown
     /// and has resends left. False if any of that does not hold (re-read to see which).
     async fn apply_resend(&self, id: &str, resend: &Resend, now: UnixTime) -> StoreResult<bool>;
+    /// Records the channel that carried a verification's code when a fallback channel
+    /// did (resends go there); false if there is no such verification.
+    async fn set_verification_channel(
+        &self,
+        id: &str,
+        channel: Channel,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
     /// Moves a pending verification to an end state; false if it was not pending.
     async fn finish_verification(
         &self,

@@ -9,7 +9,8 @@ use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idgate_core::application::{
-    Application, ClientOidcSettings, FirstFactor, LoginFlow, MissingMobile, SecondFactor,
+    Application, ChannelFallback, ClientOidcSettings, FirstFactor, LoginFlow, MissingMobile,
+    SecondFactor,
 };
 use idgate_core::otp::OtpPolicy;
 use idgate_core::otp::policy::ResendCode;
@@ -75,6 +76,21 @@ fn flow_fields(f: &LoginFlow) -> Vec<Field> {
             "checkbox",
         )
         .checked(f.allow_unverified_mobile),
+        Field::new(
+            "channel_fallback",
+            "When the step-2 channel cannot deliver a code",
+            "select",
+        )
+        .value(match f.channel_fallback {
+            ChannelFallback::Off => "off",
+            ChannelFallback::Offer => "offer",
+            ChannelFallback::Send => "send",
+        })
+        .options(&[
+            ("off", "say so, offer to try again"),
+            ("offer", "also offer the other channel"),
+            ("send", "send it on the other channel"),
+        ]),
     ]
 }
 
@@ -99,6 +115,11 @@ fn flow_from(form: &HashMap<String, String>) -> LoginFlow {
             MissingMobile::Enrol
         },
         allow_unverified_mobile: checked(form, "allow_unverified_mobile"),
+        channel_fallback: match val(form, "channel_fallback").as_str() {
+            "offer" => ChannelFallback::Offer,
+            "send" => ChannelFallback::Send,
+            _ => ChannelFallback::Off,
+        },
     }
 }
 

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use idgate_core::login::{Factor, MobileState, Step, second_options};
-use idgate_core::otp::{OtpError, VerificationStatus, normalise_input};
+use idgate_core::limits::Refusal;
+use idgate_core::login::{Factor, MobileState, Step, accepted_second};
+use idgate_core::otp::{CheckOutcome, OtpError, VerificationStatus, normalise_input};
 use idgate_core::phone::PhoneNumber;
 
 use crate::login::context::{Ctx, form_ok, load_session, server_error};
-use crate::login::{flow, forward, render, throttle};
+use crate::login::{flow, forward, ghost, render, throttle};
 use crate::pages::fill;
 use crate::session::cookie_value;
 use crate::state::AppState;
@@ -28,7 +29,7 @@ async fn start(state: &AppState, headers: &HeaderMap, form: &Fields) -> Result<C
     check_form(ctx, headers, form).await
 }
 
-async fn check_form(ctx: Ctx, headers: &HeaderMap, form: &Fields) -> Result<Ctx, Response> {
+async fn check_form(mut ctx: Ctx, headers: &HeaderMap, form: &Fields) -> Result<Ctx, Response> {
     if !ctx.form_ok(headers, form.get("csrf").map(String::as_str)) {
         let msg = ctx.t.form_expired.to_string();
         return Err(match flow::step(&ctx) {
@@ -40,14 +41,19 @@ async fn check_form(ctx: Ctx, headers: &HeaderMap, form: &Fields) -> Result<Ctx,
             _ => render::sign_in(&ctx, Some(msg), StatusCode::FORBIDDEN),
         });
     }
+    ghost::if_locked(&mut ctx).await?;
     Ok(ctx)
 }
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match Ctx::load(&state, &headers).await {
-        Ok(ctx) => flow::advance(ctx).await,
-        Err(r) => r,
+    let mut ctx = match Ctx::load(&state, &headers).await {
+        Ok(ctx) => ctx,
+        Err(r) => return r,
+    };
+    if let Err(r) = ghost::if_locked(&mut ctx).await {
+        return r;
     }
+    flow::advance(ctx).await
 }
 
 /// Step 1, password. Unknown users verify against a dummy hash (same time, same
@@ -149,7 +155,10 @@ pub async fn identify(
     ctx.journey.code = None;
     ctx.journey.ghost_attempts = 0;
     ctx.journey.ghost_resends = 0;
-    ctx.journey.ghost_sent_at = (!usable).then_some(now);
+    // A ghost's pretend code "goes out" in `flow::advance`, through the same limits.
+    ctx.journey.ghost_sent_at = None;
+    ctx.journey.fell_back_from = None;
+    ctx.journey.ghost_undelivered = false;
     if usable {
         ctx.journey.user_id = user.as_ref().map(|u| u.id.clone());
         ctx.journey.ghost = false;
@@ -208,25 +217,8 @@ pub async fn code(
         return r;
     }
     if ctx.journey.ghost {
-        throttle::code_failed(&ctx).await;
-        // Mirror a real verification's countdown; no code is ever right.
-        let max = state
-            .otp
-            .policy_for(Some(&ctx.app))
-            .await
-            .map(|p| p.max_attempts)
-            .unwrap_or(5);
-        ctx.journey.ghost_attempts = (ctx.journey.ghost_attempts + 1).min(max);
-        if let Err(r) = ctx.save().await {
-            return r;
-        }
-        let left = max.saturating_sub(ctx.journey.ghost_attempts);
-        let msg = if left == 0 {
-            t.too_many_attempts.to_string()
-        } else {
-            fill(t.wrong_code, &[("attempts", &left.to_string())])
-        };
-        return render::code(&ctx, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+        // Mirrors a real verification's countdown and expiry; no code is ever right.
+        return ghost::code(ctx).await;
     }
     let Some(pending) = ctx.journey.code.clone() else {
         return flow::advance(ctx).await;
@@ -242,10 +234,21 @@ pub async fn code(
             ctx.journey.code = None;
             return flow::advance(ctx).await;
         }
-        // Gone or finished: start this step again.
-        Err(OtpError::NotFound) | Err(OtpError::NotPending(_)) => {
+        // Over for another reason (expired, used up, failed in a background send): the
+        // page says why, as for the submit that ended it.
+        Err(OtpError::NotPending(status)) => CheckOutcome {
+            status,
+            attempts_left: 0,
+        },
+        // Gone: start this step again.
+        Err(OtpError::NotFound) => {
             ctx.journey.code = None;
             return flow::advance(ctx).await;
+        }
+        // This wrong code locked the account: with nothing proven, no lockout page.
+        Err(OtpError::Refused(Refusal::Locked { .. })) if ghost::hides_lockout(&ctx) => {
+            throttle::code_failed(&ctx).await;
+            return ghost::locked_by_this_code(ctx).await;
         }
         Err(OtpError::Refused(r)) => {
             throttle::code_failed(&ctx).await;
@@ -273,6 +276,8 @@ pub async fn code(
             &[("attempts", &outcome.attempts_left.to_string())],
         ),
         VerificationStatus::MaxAttemptsReached => t.too_many_attempts.to_string(),
+        // Sent after the answer, and the provider failed.
+        VerificationStatus::Failed => return render::send_failed(&ctx, pending.factor),
         _ => t.code_expired.to_string(),
     };
     throttle::code_failed(&ctx).await;
@@ -310,7 +315,7 @@ pub async fn resend(
     };
     let t = ctx.t;
     if ctx.journey.ghost {
-        return ghost_resend(ctx).await;
+        return ghost::resend(ctx).await;
     }
     let Some(pending) = ctx.journey.code.clone() else {
         return flow::advance(ctx).await;
@@ -320,17 +325,32 @@ pub async fn resend(
     if let Err(r) = throttle::before_send(&ctx).await {
         return r;
     }
-    match state
-        .otp
-        .resend(
-            &pending.verification_id,
-            Some(&ctx.app),
-            user_name.as_deref(),
-            locale.as_deref(),
-        )
-        .await
-    {
-        Ok(_) => render::code(&ctx, Some(t.code_resent.into()), None, StatusCode::OK).await,
+    let resent = if flow::identifying(&ctx, pending.factor, pending.enrol_number.is_some()) {
+        // As the first code: the answer does not wait for the provider.
+        state
+            .otp
+            .prepare_resend(
+                &pending.verification_id,
+                Some(&ctx.app),
+                user_name.as_deref(),
+                locale.as_deref(),
+            )
+            .await
+            .map(|p| flow::deliver_later(&ctx, p.finishing_on_failure()))
+    } else {
+        state
+            .otp
+            .resend(
+                &pending.verification_id,
+                Some(&ctx.app),
+                user_name.as_deref(),
+                locale.as_deref(),
+            )
+            .await
+            .map(|_| ())
+    };
+    match resent {
+        Ok(()) => render::code(&ctx, Some(t.code_resent.into()), None, StatusCode::OK).await,
         Err(OtpError::Cooldown(secs)) => {
             let msg = fill(t.resend_wait, &[("wait", &throttle::human_wait(t, secs))]);
             render::code(&ctx, None, Some(msg), StatusCode::TOO_MANY_REQUESTS).await
@@ -371,39 +391,6 @@ pub async fn resend(
     }
 }
 
-/// "Resend code" for a ghost journey: the same cooldown, limit and answers as a real
-/// verification's, and nothing is sent.
-async fn ghost_resend(mut ctx: Ctx) -> Response {
-    let t = ctx.t;
-    let policy = ctx
-        .state
-        .otp
-        .policy_for(Some(&ctx.app))
-        .await
-        .unwrap_or_default();
-    if ctx.journey.ghost_resends >= policy.max_resends {
-        return render::message(
-            &ctx,
-            StatusCode::TOO_MANY_REQUESTS,
-            t.error_title,
-            t.resend_limit.into(),
-            None,
-            Vec::new(),
-        );
-    }
-    let wait = render::ghost_resend_wait(&ctx, &policy);
-    if wait > 0 {
-        let msg = fill(t.resend_wait, &[("wait", &throttle::human_wait(t, wait))]);
-        return render::code(&ctx, None, Some(msg), StatusCode::TOO_MANY_REQUESTS).await;
-    }
-    ctx.journey.ghost_resends += 1;
-    ctx.journey.ghost_sent_at = Some(ctx.state.now());
-    if let Err(r) = ctx.save().await {
-        return r;
-    }
-    render::code(&ctx, Some(t.code_resent.into()), None, StatusCode::OK).await
-}
-
 /// "Send by WhatsApp instead" / "Send by SMS instead".
 pub async fn switch(
     State(state): State<AppState>,
@@ -419,11 +406,29 @@ pub async fn switch(
         "whatsapp-otp" => Factor::WhatsappOtp,
         _ => return flow::advance(ctx).await,
     };
-    if !second_options(&ctx.flow).contains(&wanted) || ctx.journey.ghost {
+    if !accepted_second(&ctx.flow).contains(&wanted) || ctx.journey.ghost {
         return flow::advance(ctx).await;
     }
-    if let Some(p) = ctx.journey.code.take()
+    // A switch sends a new code: the pending one's resend cooldown applies to it too.
+    if let Some(p) = &ctx.journey.code
         && p.factor != wanted
+        && let Ok(v) = state.otp.get(&p.verification_id).await
+        && v.effective_status(state.now()) == VerificationStatus::Pending
+    {
+        let wait = v.resend_wait(state.now());
+        if wait > 0 {
+            let t = ctx.t;
+            let msg = fill(t.resend_wait, &[("wait", &throttle::human_wait(t, wait))]);
+            return render::code(&ctx, None, Some(msg), StatusCode::TOO_MANY_REQUESTS).await;
+        }
+    }
+    // The pending code stays when it is already on the wanted channel (no new send).
+    if ctx
+        .journey
+        .code
+        .as_ref()
+        .is_some_and(|p| p.factor != wanted)
+        && let Some(p) = ctx.journey.code.take()
     {
         let _ = state.otp.cancel(&p.verification_id).await;
     }

@@ -10,6 +10,7 @@ mod context;
 mod flow;
 mod forms;
 mod forward;
+mod ghost;
 mod render;
 mod throttle;
 

@@ -2,9 +2,9 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use idgate_core::application::FirstFactor;
-use idgate_core::login::{Factor, second_options};
-use idgate_core::otp::OtpPolicy;
+use idgate_core::application::{ChannelFallback, FirstFactor};
+use idgate_core::login::{Factor, fallback_factor, second_options};
+use idgate_core::otp::{OtpPolicy, VerificationStatus};
 use idgate_core::user::User;
 
 use crate::login::context::Ctx;
@@ -71,6 +71,18 @@ fn switch_option(ctx: &Ctx, current: Factor) -> Option<(&'static str, &'static s
         })
 }
 
+/// The other channel a failure page offers when the application's flow says
+/// `channel_fallback = offer` (also when the flow lists only one step-2 option).
+fn offered(ctx: &Ctx, factor: Factor) -> Option<(&'static str, &'static str)> {
+    if ctx.journey.ghost || ctx.flow.channel_fallback != ChannelFallback::Offer {
+        return None;
+    }
+    fallback_factor(&ctx.flow, factor).map(|f| match f {
+        Factor::WhatsappOtp => (ctx.t.send_by_whatsapp, "whatsapp-otp"),
+        _ => (ctx.t.send_by_sms, "sms-otp"),
+    })
+}
+
 /// The code page for the journey's pending code (or the ghost's pretend one).
 pub async fn code(
     ctx: &Ctx,
@@ -89,6 +101,10 @@ pub async fn code(
     let (lead, factor, wait) = match &ctx.journey.code {
         Some(c) if !ctx.journey.ghost => {
             let wait = match ctx.state.otp.get(&c.verification_id).await {
+                // Sent after the answer, and the provider failed: say so, offer the way on.
+                Ok(v) if v.status == VerificationStatus::Failed => {
+                    return send_failed(ctx, c.factor);
+                }
                 Ok(v) => v.resend_wait(now),
                 Err(_) => 0,
             };
@@ -114,6 +130,16 @@ pub async fn code(
             ghost_resend_wait(ctx, &policy),
         ),
     };
+    let info = info.or_else(|| {
+        let from = ctx.journey.fell_back_from.filter(|_| !ctx.journey.ghost)?;
+        Some(fill(
+            t.code_fell_back,
+            &[
+                ("from", channel_label(ctx, from)),
+                ("channel", channel_label(ctx, factor)),
+            ],
+        ))
+    });
     ctx.finish(pages::render(
         status,
         &CodePage {
@@ -228,7 +254,7 @@ pub fn send_failed(ctx: &Ctx, factor: Factor) -> Response {
         factor: None,
     }];
     let mut detail = None;
-    if let Some((label, value)) = switch_option(ctx, factor) {
+    if let Some((label, value)) = switch_option(ctx, factor).or_else(|| offered(ctx, factor)) {
         actions.push(Action {
             url: "/login/switch",
             label,

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use idgate_core::limits::{GuardError, Refusal};
+use idgate_core::otp::Channel;
 use idgate_core::user::UserStatus;
 
 use crate::client_ip;
@@ -90,6 +91,19 @@ pub async fn before_send(ctx: &Ctx) -> Result<(), Response> {
     }
 }
 
+/// Before a ghost journey's pretend code "goes out": the send limits a real account's
+/// code would meet, counted under the typed username (see [`crate::login::ghost`]).
+pub async fn before_ghost_send(ctx: &Ctx) -> Result<(), Response> {
+    let username = ctx.journey.username.as_deref().unwrap_or_default();
+    match ctx.state.otp.guard() {
+        Some(g) => g
+            .before_ghost_send(Channel::Sms, username, Some(&ctx.app.client_id))
+            .await
+            .map_err(|e| guard_error(ctx, e)),
+        None => Ok(()),
+    }
+}
+
 /// Before a submitted code is checked: the per-address wrong-code limit.
 pub async fn before_code(ctx: &Ctx) -> Result<(), Response> {
     match (ctx.state.otp.guard(), ip()) {
@@ -142,7 +156,6 @@ pub async fn password_ok(ctx: &Ctx, username: &str) {
 #[cfg(test)]
 mod tests {
     use idgate_core::limits::Rule;
-    use idgate_core::otp::Channel;
 
     use super::*;
     use crate::pages::i18n::EN;

@@ -180,7 +180,19 @@ impl TestServer {
     }
 
     /// The newest dev-outbox text sent to `to`.
+    /// The newest message to `to` in the dev outbox, waiting up to 2 s for a first one
+    /// (a passwordless sign-in's code goes out after its page is answered).
     pub async fn last_text_to(&self, to: &str) -> Option<String> {
+        for _ in 0..40 {
+            if let Some(t) = self.newest_text_to(to).await {
+                return Some(t);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        None
+    }
+
+    async fn newest_text_to(&self, to: &str) -> Option<String> {
         let v: serde_json::Value = self
             .http
             .get(self.url("/dev/outbox.json"))

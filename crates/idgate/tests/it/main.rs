@@ -30,5 +30,6 @@ mod openapi;
 mod process;
 mod providers;
 mod secrets;
+mod signin_channels;
 mod test_numbers;
 mod verify;

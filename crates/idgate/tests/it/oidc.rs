@@ -425,12 +425,15 @@ async fn oidc_whatsapp_choice_sso_and_prompt_none() {
         "{}",
         code_page.body
     );
+    // A switch sends a new code: the SMS code's resend cooldown applies to it (issue 16).
+    s.clock.advance(31);
     let wa_page = b
         .post(
             &s.url("/login/switch"),
             &[("csrf", &code_page.csrf()), ("factor", "whatsapp-otp")],
         )
         .await;
+    assert_eq!(wa_page.status, 200, "{}", wa_page.body);
     assert!(wa_page.body.contains("by WhatsApp"), "{}", wa_page.body);
     assert!(wa_page.body.contains("Send by SMS instead"));
     // A wrong code says how many attempts are left.

@@ -67,7 +67,21 @@ pub fn jwt_header(jwt: &str) -> Value {
 }
 
 /// How many messages the dev outbox holds.
+/// Messages in the dev outbox, once the count has settled (a passwordless sign-in's
+/// code goes out after its page is answered).
 pub async fn outbox_count(s: &TestServer) -> usize {
+    let mut last = outbox_count_now(s).await;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let n = outbox_count_now(s).await;
+        if n == last {
+            return n;
+        }
+        last = n;
+    }
+}
+
+async fn outbox_count_now(s: &TestServer) -> usize {
     let v: Value = s
         .http
         .get(s.url("/dev/outbox.json"))

@@ -117,6 +117,8 @@ async fn oidc_guide_templates_on_custom_providers_drive_full_sign_ins() {
             ],
         )
         .await;
+    // The SMS code's resend cooldown applies to a switch too.
+    s.clock.advance(31);
     let wa_page = b
         .post(
             &s.url("/login/switch"),
