@@ -7,9 +7,11 @@
 use std::sync::Arc;
 
 use crate::application::Application;
+use crate::audit::AuditEvent;
 use crate::clock::SharedClock;
 use crate::crypto::{CryptoError, Keys, ct_eq};
 use crate::limits::{Guard, GuardError, Refusal};
+use crate::message::{DeliveryStatus, MessageRecord};
 use crate::notifier::{ChannelGate, Delivered, Delivery, DeliveryError, Notifier};
 use crate::otp::code::{generate_code, normalise_input};
 use crate::otp::policy::{OtpPolicy, ResendCode};
@@ -17,8 +19,6 @@ use crate::otp::test_numbers::{self, StoredTestNumber, TestNumber, TestNumberErr
 use crate::otp::verification::{Channel, Purpose, Verification, VerificationStatus};
 use crate::phone::PhoneNumber;
 use crate::store::{Resend, Store, StoreError};
-use crate::audit::AuditEvent;
-use crate::message::{DeliveryStatus, MessageRecord};
 use crate::{UnixTime, new_id};
 
 /// The settings key holding the global policy.
@@ -583,8 +583,12 @@ impl OtpEngine {
     async fn stored_test_numbers(&self) -> Result<Vec<StoredTestNumber>, OtpError> {
         match self.store.get_setting(test_numbers::SETTING).await? {
             None => Ok(Vec::new()),
-            Some(v) => serde_json::from_value(v)
-                .map_err(|e| OtpError::Store(StoreError::Corrupt(format!("{}: {e}", test_numbers::SETTING)))),
+            Some(v) => serde_json::from_value(v).map_err(|e| {
+                OtpError::Store(StoreError::Corrupt(format!(
+                    "{}: {e}",
+                    test_numbers::SETTING
+                )))
+            }),
         }
     }
 
@@ -593,7 +597,7 @@ impl OtpEngine {
     pub async fn list_test_numbers(&self) -> Result<Vec<TestNumber>, OtpError> {
         let mut out: Vec<TestNumber> = self.configured_test_numbers.as_ref().clone();
         let mut stored = self.stored_test_numbers().await?;
-        stored.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        stored.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         for s in stored {
             out.push(s.open(&self.keys)?);
         }
@@ -615,7 +619,11 @@ impl OtpEngine {
         if self.production && !allow_in_production {
             return Err(TestNumberError::NotAllowedInProduction.into());
         }
-        if self.configured_test_numbers.iter().any(|t| t.number == *number) {
+        if self
+            .configured_test_numbers
+            .iter()
+            .any(|t| t.number == *number)
+        {
             return Err(OtpError::TestNumberInConfig(number.masked()));
         }
         let now = self.clock.now();
@@ -640,7 +648,11 @@ impl OtpEngine {
     /// Deletes a test number made through the admin API or console; false if there was
     /// none (a config file entry is changed in the file).
     pub async fn delete_test_number(&self, number: &PhoneNumber) -> Result<bool, OtpError> {
-        if self.configured_test_numbers.iter().any(|t| t.number == *number) {
+        if self
+            .configured_test_numbers
+            .iter()
+            .any(|t| t.number == *number)
+        {
             return Err(OtpError::TestNumberInConfig(number.masked()));
         }
         let mut stored = self.stored_test_numbers().await?;

@@ -190,4 +190,3 @@ impl Ctx {
         self.user.as_ref().and_then(|u| u.locale.clone())
     }
 }
-
