@@ -286,9 +286,29 @@ async fn test_numbers_saved_through_the_admin_api_are_write_only_and_can_be_dele
     let r = start(&s, (&other.0, &other.1), number).await;
     assert_eq!(r.status(), 201);
     let v: Value = r.json().await.unwrap();
-    let c = check(&s, (&other.0, &other.1), v["id"].as_str().unwrap(), code).await;
+    let id = v["id"].as_str().unwrap();
+    // A resend after the cooldown "sends" the same fixed code, again to no provider.
+    s.clock.advance(31);
+    let r = s
+        .http
+        .post(s.url(&format!("/api/v1/verifications/{id}/resend")))
+        .basic_auth(&other.0, Some(&other.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let c = check(&s, (&other.0, &other.1), id, code).await;
     assert_eq!(c["status"], "approved", "{c}");
     assert_eq!(g.received().len(), 0);
+    let used = api
+        .get("/api/v1/audit-events?action=otp.test_number_used")
+        .await;
+    assert_eq!(
+        used.body["events"].as_array().unwrap().len(),
+        2,
+        "{}",
+        used.text
+    );
 
     // Deleted: the next send is a real one.
     let d = api.delete("/api/v1/test-numbers/%2B14155550161").await;
