@@ -554,7 +554,9 @@ impl OtpEngine {
         let event = AuditEvent {
             id: new_id(),
             at: now,
-            actor: client_id.map_or_else(|| "system".to_string(), |c| format!("client:{c}")),
+            // The sender is idgate itself (for a sign-in or an application's Verify API
+            // call); the application is in the details.
+            actor: "system".to_string(),
             action: "otp.test_number_used".to_string(),
             target: Some(verification_id.to_string()),
             details: serde_json::json!({
