@@ -218,9 +218,7 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), ApplicationError> {
         host.split(':').next().unwrap_or_default().to_string()
     };
     if host_only.contains('*') {
-        return bad(
-            "wildcards (*) are not allowed in the host: register each exact redirect URI",
-        );
+        return bad("wildcards (*) are not allowed in the host: register each exact redirect URI");
     }
     match scheme {
         "https" if !host_only.is_empty() => Ok(()),
@@ -278,8 +276,13 @@ mod tests {
         assert!(validate_redirect_uri("https://shop.example.com/cb#x").is_err());
         assert!(validate_redirect_uri("/cb").is_err());
         assert!(validate_redirect_uri("javascript://x").is_err());
-        let e = validate_redirect_uri("https://u:p4ss@shop.example.com/cb").map_err(|e| e.to_string());
-        assert!(e.as_ref().is_err_and(|m| m.contains("user info") && !m.contains("p4ss")), "{e:?}");
+        let e =
+            validate_redirect_uri("https://u:p4ss@shop.example.com/cb").map_err(|e| e.to_string());
+        assert!(
+            e.as_ref()
+                .is_err_and(|m| m.contains("user info") && !m.contains("p4ss")),
+            "{e:?}"
+        );
         let e = validate_redirect_uri("https://*.example.com/cb").map_err(|e| e.to_string());
         assert!(e.as_ref().is_err_and(|m| m.contains("wildcards")), "{e:?}");
         assert!(validate_redirect_uri("https://*/cb").is_err());

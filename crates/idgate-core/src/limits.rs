@@ -474,9 +474,12 @@ pub const NON_GEOGRAPHIC_CODES: [u16; 9] = [800, 808, 870, 878, 881, 882, 883, 8
 
 /// Whether `number` belongs to a non-geographic country code.
 pub fn is_non_geographic(number: &PhoneNumber) -> bool {
-    NON_GEOGRAPHIC_CODES
-        .iter()
-        .any(|c| number.as_str().strip_prefix('+').is_some_and(|d| d.starts_with(&c.to_string())))
+    NON_GEOGRAPHIC_CODES.iter().any(|c| {
+        number
+            .as_str()
+            .strip_prefix('+')
+            .is_some_and(|d| d.starts_with(&c.to_string()))
+    })
 }
 
 /// The region (ISO 3166, or [`NON_GEOGRAPHIC_REGION`]) and libphonenumber type of an
@@ -1193,11 +1196,21 @@ mod tests {
     #[test]
     fn non_geographic_numbers_are_named_001_and_refused_for_sms_by_default() {
         let parse = |s: &str| PhoneNumber::parse(s, None).unwrap_or_else(|_| unreachable!());
-        for n in ["+881612345678", "+870301234567", "+8823421234", "+883510012345"] {
+        for n in [
+            "+881612345678",
+            "+870301234567",
+            "+8823421234",
+            "+883510012345",
+        ] {
             assert!(is_non_geographic(&parse(n)), "{n}");
             assert_eq!(classify(&parse(n)).0.as_deref(), Some("001"), "{n}");
         }
-        for n in ["+14155550142", "+447400123456", "+8801712345678", "+88612345678"] {
+        for n in [
+            "+14155550142",
+            "+447400123456",
+            "+8801712345678",
+            "+88612345678",
+        ] {
             if let Ok(p) = PhoneNumber::parse(n, None) {
                 assert!(!is_non_geographic(&p), "{n}");
             }

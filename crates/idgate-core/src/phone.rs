@@ -239,10 +239,16 @@ mod tests {
             ("4155550100", None),
             ("415x5550100", Some("US")),
         ] {
-            let e = PhoneNumber::parse(input, region).map(|_| ()).map_err(|e| e.to_string());
+            let e = PhoneNumber::parse(input, region)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
             let digits: String = input.chars().filter(char::is_ascii_digit).collect();
             assert!(
-                e.as_ref().is_err_and(|m| !m.chars().filter(char::is_ascii_digit).collect::<String>().contains(&digits[2..])),
+                e.as_ref().is_err_and(|m| !m
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+                    .contains(&digits[2..])),
                 "{input}: {e:?}"
             );
         }

@@ -9,9 +9,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::application::Application;
+use crate::audit::AuditEvent;
 use crate::clock::SharedClock;
 use crate::crypto::{CryptoError, Keys, ct_eq};
 use crate::limits::{Guard, GuardError, Refusal};
+use crate::message::{DeliveryStatus, MessageRecord};
 use crate::notifier::{ChannelGate, Delivered, Delivery, DeliveryError, Notifier};
 use crate::otp::code::{generate_code, normalise_input};
 use crate::otp::policy::{OtpPolicy, ResendCode};
@@ -19,8 +21,6 @@ use crate::otp::test_numbers::{self, StoredTestNumber, TestNumber, TestNumberErr
 use crate::otp::verification::{Channel, Purpose, Verification, VerificationStatus};
 use crate::phone::PhoneNumber;
 use crate::store::{Resend, Store, StoreError};
-use crate::audit::AuditEvent;
-use crate::message::{DeliveryStatus, MessageRecord};
 use crate::{UnixTime, new_id};
 use zeroize::Zeroizing;
 
@@ -687,7 +687,9 @@ impl OtpEngine {
         let event = AuditEvent {
             id: new_id(),
             at: now,
-            actor: client_id.map_or_else(|| "system".to_string(), |c| format!("client:{c}")),
+            // The sender is idgate itself (for a sign-in or an application's Verify API
+            // call); the application is in the details.
+            actor: "system".to_string(),
             action: "otp.test_number_used".to_string(),
             target: Some(verification_id.to_string()),
             details: serde_json::json!({
@@ -716,8 +718,12 @@ impl OtpEngine {
     async fn stored_test_numbers(&self) -> Result<Vec<StoredTestNumber>, OtpError> {
         match self.store.get_setting(test_numbers::SETTING).await? {
             None => Ok(Vec::new()),
-            Some(v) => serde_json::from_value(v)
-                .map_err(|e| OtpError::Store(StoreError::Corrupt(format!("{}: {e}", test_numbers::SETTING)))),
+            Some(v) => serde_json::from_value(v).map_err(|e| {
+                OtpError::Store(StoreError::Corrupt(format!(
+                    "{}: {e}",
+                    test_numbers::SETTING
+                )))
+            }),
         }
     }
 
@@ -726,7 +732,7 @@ impl OtpEngine {
     pub async fn list_test_numbers(&self) -> Result<Vec<TestNumber>, OtpError> {
         let mut out: Vec<TestNumber> = self.configured_test_numbers.as_ref().clone();
         let mut stored = self.stored_test_numbers().await?;
-        stored.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        stored.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         for s in stored {
             out.push(s.open(&self.keys)?);
         }
@@ -748,7 +754,11 @@ impl OtpEngine {
         if self.production && !allow_in_production {
             return Err(TestNumberError::NotAllowedInProduction.into());
         }
-        if self.configured_test_numbers.iter().any(|t| t.number == *number) {
+        if self
+            .configured_test_numbers
+            .iter()
+            .any(|t| t.number == *number)
+        {
             return Err(OtpError::TestNumberInConfig(number.masked()));
         }
         let now = self.clock.now();
@@ -773,7 +783,11 @@ impl OtpEngine {
     /// Deletes a test number made through the admin API or console; false if there was
     /// none (a config file entry is changed in the file).
     pub async fn delete_test_number(&self, number: &PhoneNumber) -> Result<bool, OtpError> {
-        if self.configured_test_numbers.iter().any(|t| t.number == *number) {
+        if self
+            .configured_test_numbers
+            .iter()
+            .any(|t| t.number == *number)
+        {
             return Err(OtpError::TestNumberInConfig(number.masked()));
         }
         let mut stored = self.stored_test_numbers().await?;

@@ -78,7 +78,9 @@ pub async fn save(state: &AppState, admin: &Admin, body: TestNumberBody) -> ApiR
         if a.len() > 128 || state.store.get_application(a).await?.is_none() {
             return Err(ApiError::invalid_field(
                 format!("applications[{i}]"),
-                format!("no application has the client id \"{a}\"; use the client ids of existing applications, or none for every application"),
+                format!(
+                    "no application has the client id \"{a}\"; use the client ids of existing applications, or none for every application"
+                ),
             ));
         }
     }
@@ -124,9 +126,16 @@ pub async fn remove(state: &AppState, admin: &Admin, number: &str) -> ApiResult<
 }
 
 #[utoipa::path(get, path = "/api/v1/test-numbers", tag = "otp", responses((status = 200, description = "`{test_numbers: [{number, applications, all_applications, allow_in_production, active, source, created_at}]}`; never a code", body = Object)), security(("admin_token" = [])))]
-async fn list_numbers(State(state): State<AppState>, _admin: Admin) -> ApiResult<impl IntoResponse> {
+async fn list_numbers(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> ApiResult<impl IntoResponse> {
     let production = state.otp.production();
-    let all: Vec<Value> = list(&state).await?.iter().map(|t| view(t, production)).collect();
+    let all: Vec<Value> = list(&state)
+        .await?
+        .iter()
+        .map(|t| view(t, production))
+        .collect();
     Ok(Json(json!({ "test_numbers": all })))
 }
 

@@ -611,7 +611,8 @@ pub async fn validate(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     match session::load(&state, &headers).await {
-        Ok(Some(s)) if crate::console::same_origin(&state, &headers) && session::csrf_ok(&s, given) => {}
+        Ok(Some(s))
+            if crate::console::same_origin(&state, &headers) && session::csrf_ok(&s, given) => {}
         _ => {
             return (
                 StatusCode::FORBIDDEN,

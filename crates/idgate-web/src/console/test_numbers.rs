@@ -205,6 +205,15 @@ pub async fn delete(
             )
             .await
         }
-        Err(e) => render(&state, &s, e.status, Some(("error", e.detail.clone())), None).await,
+        Err(e) => {
+            render(
+                &state,
+                &s,
+                e.status,
+                Some(("error", e.detail.clone())),
+                None,
+            )
+            .await
+        }
     }
 }

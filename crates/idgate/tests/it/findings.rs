@@ -69,7 +69,11 @@ async fn redirect_uris_with_user_info_or_a_wildcard_host_are_refused_everywhere(
             )
             .await;
         r.problem(422, "redirect_uris[0]");
-        assert!(r.body["detail"].as_str().unwrap().contains(why), "{uri}: {}", r.text);
+        assert!(
+            r.body["detail"].as_str().unwrap().contains(why),
+            "{uri}: {}",
+            r.text
+        );
         assert!(!r.text.contains("p4ssw0rd"), "{}", r.text);
         let r = api
             .post(
@@ -100,7 +104,11 @@ async fn redirect_uris_with_user_info_or_a_wildcard_host_are_refused_everywhere(
         )
         .await;
     assert_eq!(p.status, 422, "{}", p.body);
-    assert!(p.body.contains("wildcards (*) are not allowed"), "{}", p.body);
+    assert!(
+        p.body.contains("wildcards (*) are not allowed"),
+        "{}",
+        p.body
+    );
     s.stop().await;
 
     // And the CLI's.
@@ -128,7 +136,10 @@ async fn redirect_uris_with_user_info_or_a_wildcard_host_are_refused_everywhere(
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(!o.status.success(), "{text}");
-    assert!(text.contains("user info") && !text.contains("p4ssw0rd"), "{text}");
+    assert!(
+        text.contains("user info") && !text.contains("p4ssw0rd"),
+        "{text}"
+    );
     drop_pg(&db).await;
 }
 
@@ -200,7 +211,11 @@ async fn authorization_errors_honour_response_mode_form_post() {
             "{}",
             p.body
         );
-        assert!(p.body.contains("name=\"state\" value=\"st-1\""), "{}", p.body);
+        assert!(
+            p.body.contains("name=\"state\" value=\"st-1\""),
+            "{}",
+            p.body
+        );
         assert!(p.body.contains("name=\"iss\""), "{}", p.body);
         assert!(p.body.contains("<script src=\"/assets/form-post.js\">"));
     }
@@ -216,7 +231,12 @@ async fn authorization_errors_honour_response_mode_form_post() {
         query_param(&p.location.unwrap(), "error").as_deref(),
         Some("login_required")
     );
-    let js = s.http.get(s.url("/assets/form-post.js")).send().await.unwrap();
+    let js = s
+        .http
+        .get(s.url("/assets/form-post.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(js.status(), 200);
     assert!(
         js.headers()["content-type"]
@@ -282,7 +302,9 @@ async fn console_posts_refuse_a_foreign_origin_even_with_a_valid_csrf_token() {
     let tokens = api.get("/api/v1/admin-tokens").await;
     assert!(!tokens.text.contains("\"evil\""), "{}", tokens.text);
     // The console's own origin (and same-origin fetch metadata) is accepted.
-    let r = post(Some(("origin", s.base.clone())), "ours").await.unwrap();
+    let r = post(Some(("origin", s.base.clone())), "ours")
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let r = post(Some(("sec-fetch-site", "same-origin".into())), "ours2")
         .await

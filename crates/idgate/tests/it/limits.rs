@@ -277,7 +277,10 @@ async fn non_geographic_numbers_are_refused_for_sms_by_default_and_listed_as_001
         let (status, v) = send_via(&s, &app, to, "sms", "none").await;
         assert_eq!(status, 422, "{to}: {v}");
         assert_eq!(v["field"], "to");
-        assert!(v["detail"].as_str().unwrap().contains("non-geographic"), "{v}");
+        assert!(
+            v["detail"].as_str().unwrap().contains("non-geographic"),
+            "{v}"
+        );
         assert!(!v.to_string().contains(&to[4..]), "{v}");
         // WhatsApp sends to them unless told otherwise.
         let (status, v) = send_via(&s, &app, to, "whatsapp", "none").await;

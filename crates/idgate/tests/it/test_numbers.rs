@@ -15,8 +15,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::admin_api::Api;
-use crate::fake_d7::{self, FakeGateway};
 use crate::console::{Browser as ConsoleBrowser, console_sign_in};
+use crate::fake_d7::{self, FakeGateway};
 use crate::harness::{MASTER, TestServer};
 use crate::oidc::{Browser, REDIRECT, authorize_url, query_param, user};
 use crate::oidc_flows::PASSWORD;
@@ -37,7 +37,9 @@ fn entry(number: &str, code: &str, apps: &[&str], allow: bool) -> TestNumberConf
 
 /// A server whose issuer is its own address, with the review test number configured
 /// for `app_review` only, adjusted by `adjust`.
-async fn server_with(adjust: impl FnOnce(&mut idgate::config::Config) + Send + 'static) -> TestServer {
+async fn server_with(
+    adjust: impl FnOnce(&mut idgate::config::Config) + Send + 'static,
+) -> TestServer {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -164,7 +166,13 @@ async fn test_numbers_sign_in_and_verify_with_the_fixed_code_never_reach_d7_and_
     let sent = g.received()[0].json();
     let text = sent["messages"][0]["content"].as_str().unwrap_or_default();
     if !text.contains(REVIEW_CODE) {
-        let c = check(&s, (&other.0, &other.1), v["id"].as_str().unwrap(), REVIEW_CODE).await;
+        let c = check(
+            &s,
+            (&other.0, &other.1),
+            v["id"].as_str().unwrap(),
+            REVIEW_CODE,
+        )
+        .await;
         assert_eq!(c["status"], "pending", "{c}");
     }
 
@@ -234,7 +242,9 @@ async fn test_numbers_saved_through_the_admin_api_are_write_only_and_can_be_dele
     api.post(path, json!({"number": number, "code": "123"}))
         .await
         .problem(422, "code");
-    let bad = api.post(path, json!({"number": "+1 415 555 01", "code": code})).await;
+    let bad = api
+        .post(path, json!({"number": "+1 415 555 01", "code": code}))
+        .await;
     bad.problem(422, "number");
     api.post(
         path,
@@ -250,7 +260,9 @@ async fn test_numbers_saved_through_the_admin_api_are_write_only_and_can_be_dele
         .await
         .problem(409, "number");
 
-    let r = api.post(path, json!({"number": number, "code": code})).await;
+    let r = api
+        .post(path, json!({"number": number, "code": code}))
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["all_applications"], true);
     assert_eq!(r.body["source"], "admin");
@@ -263,7 +275,9 @@ async fn test_numbers_saved_through_the_admin_api_are_write_only_and_can_be_dele
     assert_eq!(all[0]["applications"], json!([REVIEW_APP]));
     assert_eq!(all[1]["number"], number);
     assert!(!list.text.contains(code) && !list.text.contains(REVIEW_CODE));
-    let saved = api.get("/api/v1/audit-events?action=test_number.saved").await;
+    let saved = api
+        .get("/api/v1/audit-events?action=test_number.saved")
+        .await;
     assert_eq!(saved.body["events"].as_array().unwrap().len(), 1);
     assert!(!saved.text.contains(code), "{}", saved.text);
 
@@ -272,9 +286,29 @@ async fn test_numbers_saved_through_the_admin_api_are_write_only_and_can_be_dele
     let r = start(&s, (&other.0, &other.1), number).await;
     assert_eq!(r.status(), 201);
     let v: Value = r.json().await.unwrap();
-    let c = check(&s, (&other.0, &other.1), v["id"].as_str().unwrap(), code).await;
+    let id = v["id"].as_str().unwrap();
+    // A resend after the cooldown "sends" the same fixed code, again to no provider.
+    s.clock.advance(31);
+    let r = s
+        .http
+        .post(s.url(&format!("/api/v1/verifications/{id}/resend")))
+        .basic_auth(&other.0, Some(&other.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let c = check(&s, (&other.0, &other.1), id, code).await;
     assert_eq!(c["status"], "approved", "{c}");
     assert_eq!(g.received().len(), 0);
+    let used = api
+        .get("/api/v1/audit-events?action=otp.test_number_used")
+        .await;
+    assert_eq!(
+        used.body["events"].as_array().unwrap().len(),
+        2,
+        "{}",
+        used.text
+    );
 
     // Deleted: the next send is a real one.
     let d = api.delete("/api/v1/test-numbers/%2B14155550161").await;
@@ -339,7 +373,12 @@ fn serve_production(entry: &str) -> (Option<i32>, String) {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
             use std::io::Read;
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
             return (status.code(), err);
         }
         if Instant::now() > deadline {
@@ -359,13 +398,18 @@ fn the_binary_refuses_to_start_in_production_with_a_test_number_lacking_allow_in
         err.contains("otp.test_numbers[0]") && err.contains("allow_in_production = true"),
         "{err}"
     );
-    assert!(!err.contains("135790") && !err.contains("4155550164"), "{err}");
-    // A bad code is named by its key, the value never shown.
-    let (code, err) = serve_production(
-        "number = \"+14155550164\"\ncode = \"13a\"\nallow_in_production = true",
+    assert!(
+        !err.contains("135790") && !err.contains("4155550164"),
+        "{err}"
     );
+    // A bad code is named by its key, the value never shown.
+    let (code, err) =
+        serve_production("number = \"+14155550164\"\ncode = \"13a\"\nallow_in_production = true");
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("otp.test_numbers[0].code") && !err.contains("13a"), "{err}");
+    assert!(
+        err.contains("otp.test_numbers[0].code") && !err.contains("13a"),
+        "{err}"
+    );
     // Unknown keys are refused too.
     let (code, err) = serve_production(
         "number = \"+14155550164\"\ncode = \"135790\"\nallow_in_production = true\napps = []",
@@ -385,13 +429,30 @@ async fn the_console_lists_test_numbers_with_a_warning_and_saves_them_write_only
     assert_eq!(a.status, 201, "{}", a.text);
     let mut b = ConsoleBrowser::new(&s);
     let overview = console_sign_in(&s, &mut b, "root", PASSWORD, admin_mobile).await;
-    assert!(overview.body.contains("href=\"/console/test-numbers\""), "{}", overview.body);
+    assert!(
+        overview.body.contains("href=\"/console/test-numbers\""),
+        "{}",
+        overview.body
+    );
 
     let p = b.get("/console/test-numbers").await;
     assert_eq!(p.status, 200, "{}", p.body);
-    assert!(p.body.contains("Warning: a test number signs in with a fixed code"), "{}", p.body);
-    assert!(p.body.contains(REVIEW_NUMBER) && p.body.contains(REVIEW_APP), "{}", p.body);
-    assert!(p.body.contains("change it in the config file"), "{}", p.body);
+    assert!(
+        p.body
+            .contains("Warning: a test number signs in with a fixed code"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains(REVIEW_NUMBER) && p.body.contains(REVIEW_APP),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains("change it in the config file"),
+        "{}",
+        p.body
+    );
     assert!(!p.body.contains(REVIEW_CODE));
 
     let number = "+14155550166";
@@ -403,18 +464,32 @@ async fn the_console_lists_test_numbers_with_a_warning_and_saves_them_write_only
         )
         .await;
     assert_eq!(bad.status, 422, "{}", bad.body);
-    assert!(bad.body.contains("code must be 4 to 10 digits"), "{}", bad.body);
+    assert!(
+        bad.body.contains("code must be 4 to 10 digits"),
+        "{}",
+        bad.body
+    );
     let saved = b
         .post(
             "/console/test-numbers",
-            &[("csrf", &p.csrf()), ("number", number), ("code", code), ("applications", "")],
+            &[
+                ("csrf", &p.csrf()),
+                ("number", number),
+                ("code", code),
+                ("applications", ""),
+            ],
         )
         .await;
     assert_eq!(saved.status, 201, "{}", saved.body);
     assert!(saved.body.contains(number) && saved.body.contains("every application"));
     assert!(!saved.body.contains(code), "the code is write-only");
     let list = api.get("/api/v1/test-numbers").await;
-    assert_eq!(list.body["test_numbers"].as_array().unwrap().len(), 2, "{}", list.text);
+    assert_eq!(
+        list.body["test_numbers"].as_array().unwrap().len(),
+        2,
+        "{}",
+        list.text
+    );
 
     let gone = b
         .post(
@@ -425,6 +500,11 @@ async fn the_console_lists_test_numbers_with_a_warning_and_saves_them_write_only
     assert_eq!(gone.status, 200, "{}", gone.body);
     assert!(gone.body.contains("Test number deleted.") && !gone.body.contains(number));
     let list = api.get("/api/v1/test-numbers").await;
-    assert_eq!(list.body["test_numbers"].as_array().unwrap().len(), 1, "{}", list.text);
+    assert_eq!(
+        list.body["test_numbers"].as_array().unwrap().len(),
+        1,
+        "{}",
+        list.text
+    );
     s.stop().await;
 }
