@@ -215,7 +215,9 @@ async fn create(
 ) -> ApiResult<impl IntoResponse> {
     let name = s.name.clone().unwrap_or_else(|| "SMSPublisher".into());
     let body = to_body(s, name)?;
-    let (record, _) = create_provider(&state, &admin, Channel::Sms, body).await?;
+    let record = create_provider(&state, &admin, Channel::Sms, body)
+        .await?
+        .record;
     Ok((StatusCode::CREATED, Json(to_wso2(&record))))
 }
 
@@ -242,7 +244,7 @@ async fn update(
     }
     let new_name = s.name.clone().unwrap_or_else(|| name.clone());
     let body = to_body(s, new_name)?;
-    let after = update_provider(&state, &admin, before, body).await?;
+    let after = update_provider(&state, &admin, before, body).await?.record;
     Ok(Json(to_wso2(&after)))
 }
 

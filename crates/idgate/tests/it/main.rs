@@ -29,3 +29,4 @@ mod process;
 mod providers;
 mod secrets;
 mod verify;
+mod webhooks;
