@@ -217,14 +217,18 @@ impl StandardWebhookSigner {
 
     /// The three headers for one request: a fresh `webhook-id` each time (a retry is a
     /// new request), the current time, the signature.
-    pub fn headers(&self, timestamp: i64, body: &[u8]) -> Vec<(String, String)> {
-        let id = format!("msg_{}", random_token(18).unwrap_or_default());
+    pub fn headers(
+        &self,
+        timestamp: i64,
+        body: &[u8],
+    ) -> Result<Vec<(String, String)>, CryptoError> {
+        let id = format!("msg_{}", random_token(18)?);
         let sig = self.signature(&id, timestamp, body);
-        vec![
+        Ok(vec![
             ("webhook-id".into(), id),
             ("webhook-timestamp".into(), timestamp.to_string()),
             ("webhook-signature".into(), sig),
-        ]
+        ])
     }
 }
 
@@ -318,9 +322,9 @@ mod tests {
             ),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
-        let h = s.headers(1614265330, b"x");
+        let h = s.headers(1614265330, b"x").unwrap();
         assert_eq!(h[0].0, "webhook-id");
-        assert_ne!(s.headers(1614265330, b"x")[0].1, h[0].1);
+        assert_ne!(s.headers(1614265330, b"x").unwrap()[0].1, h[0].1);
         assert!(signing_key("nope").is_err());
         assert!(signing_key("whsec_!!").is_err());
         assert!(signing_key("whsec_AAAA").is_err());

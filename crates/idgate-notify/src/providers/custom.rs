@@ -306,7 +306,10 @@ impl Provider for CustomProvider {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
                 .unwrap_or_default();
-            req.headers.extend(signer.headers(now, body.as_bytes()));
+            let signed = signer.headers(now, body.as_bytes()).map_err(|_| {
+                SendError::retryable("the request could not be signed (no randomness)")
+            })?;
+            req.headers.extend(signed);
         }
         let answer = http_client::send(&self.client, req).await?;
         let json = answer.json();
