@@ -597,6 +597,26 @@ async fn webhooks_custom_provider_signs_requests_a_strict_gateway_verifies() {
     g.trust(&rotated);
     let (st, v) = verify(&s, &app, TO).await;
     assert_eq!(st, 201, "{v}");
+    // A WSO2-shaped update (which has no word for sign_requests) keeps the signing on.
+    let w = api
+        .put(
+            "/api/server/v1/notification-senders/sms/gw",
+            json!({"name": "gw", "provider": "Custom", "providerURL": format!("{}/sms", g.base), "contentType": "JSON",
+                   "properties": [{"key": "body", "value": "{\"to\": {{mobile}}, \"text\": {{body}}}"},
+                                  {"key": "http.method", "value": "POST"}]}),
+        )
+        .await;
+    assert_eq!(w.status, 200, "{}", w.text);
+    let after = api
+        .get(&format!("/api/v1/channels/sms/providers/{id}"))
+        .await;
+    assert_eq!(
+        after.body["settings"]["sign_requests"], true,
+        "{}",
+        after.text
+    );
+    let (st, v) = verify(&s, &app, TO).await;
+    assert_eq!(st, 201, "{v}");
     // A plain save keeps the secret (nothing new to show).
     let keep = api
         .put(
