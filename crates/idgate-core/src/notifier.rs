@@ -52,10 +52,15 @@ pub enum DeliveryError {
     NoProvider(Channel),
     #[error("the {0} channel is disabled")]
     ChannelDisabled(Channel),
-    /// Every provider was tried; `reason` is the last provider's own reason (never the
-    /// code or the full number).
-    #[error("no provider could send the {channel} message: {reason}")]
-    AllFailed { channel: Channel, reason: String },
+    /// Every provider was tried; `reason` is the providers' own reasons, scrubbed of the
+    /// code, the number and the providers' secrets (for the log and the message log, not
+    /// for API callers: they get a fixed text and `message_id`).
+    #[error("no provider could send the {channel} message {message_id}: {reason}")]
+    AllFailed {
+        channel: Channel,
+        message_id: String,
+        reason: String,
+    },
     /// `channel` could not deliver and the fallback channel's own abuse rules refused
     /// the code (destination rules, prefix guard or hourly budget of that channel).
     #[error(

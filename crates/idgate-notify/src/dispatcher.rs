@@ -287,7 +287,10 @@ impl Dispatcher {
                             receipt,
                         });
                     }
-                    Err(e) => {
+                    Err(mut e) => {
+                        // Gateway text may echo the request: no secret, number or code
+                        // goes further than this.
+                        e.reason = p.scrubber.scrub(&e.reason, msg);
                         tracing::warn!(
                             message = %msg.message_id, provider = %p.name, attempt = tries,
                             status = ?e.http_status, reason = %e.reason, "provider attempt failed"
@@ -493,6 +496,7 @@ impl Notifier for Dispatcher {
         self.record(&record, &attempts).await;
         Err(refused.unwrap_or(DeliveryError::AllFailed {
             channel: d.channel,
+            message_id,
             reason,
         }))
     }

@@ -3,14 +3,16 @@
 //! D7 posts `{"request_id", "msg_id", "recipient", "status", …}` — as JSON in one version
 //! of its documentation and as a form in another, and spells the failure `undelivered` or
 //! `un_delivered`: all of these are accepted. Twilio posts a form with `MessageSid` and
-//! `MessageStatus`. A report may arrive more than once and out of order: a final status
-//! (`delivered`, `undelivered`) is never overwritten by an interim one (`sent`).
+//! `MessageStatus`. Vonage's SMS API sends `messageId`, `status`, `err-code`, … as a GET
+//! query, a form or JSON. A report may arrive more than once and out of order: a final
+//! status (`delivered`, `undelivered`) is never overwritten by an interim one (`sent`).
 
 use std::sync::Arc;
 
 use idgate_core::UnixTime;
 use idgate_core::message::DeliveryStatus;
 use idgate_core::otp::Channel;
+use idgate_core::provider_config::ProviderKind;
 use idgate_core::store::{Store, StoreError};
 use serde_json::Value;
 
@@ -54,6 +56,43 @@ pub fn map_twilio_status(s: &str) -> Option<DeliveryStatus> {
     }
 }
 
+/// Maps a Vonage SMS delivery-receipt `status`.
+pub fn map_vonage_status(s: &str) -> Option<DeliveryStatus> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "delivered" => Some(DeliveryStatus::Delivered),
+        "accepted" | "buffered" => Some(DeliveryStatus::Sent),
+        "expired" | "failed" | "rejected" => Some(DeliveryStatus::Undelivered),
+        _ => None,
+    }
+}
+
+/// Counter: inbound webhooks refused for their signature, by `provider_kind` and
+/// `reason` (`missing`, `bad`).
+pub const WEBHOOK_SIGNATURE_FAILURES_TOTAL: &str = "idgate_webhook_signature_failures_total";
+
+/// The kinds whose webhooks are signed.
+pub const SIGNED_WEBHOOK_KINDS: [ProviderKind; 2] = [ProviderKind::Twilio, ProviderKind::Vonage];
+
+/// Describes the webhook counter and creates its series at 0.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        WEBHOOK_SIGNATURE_FAILURES_TOTAL,
+        "Delivery-report webhooks refused (401) for their signature, by provider kind and reason: missing or bad (wrong, stale, or over another body)."
+    );
+    for kind in SIGNED_WEBHOOK_KINDS {
+        for reason in ["missing", "bad"] {
+            metrics::counter!(WEBHOOK_SIGNATURE_FAILURES_TOTAL, "provider_kind" => kind.as_str(), "reason" => reason)
+                .increment(0);
+        }
+    }
+}
+
+/// Counts one refused signature.
+pub fn count_signature_failure(kind: ProviderKind, reason: &'static str) {
+    metrics::counter!(WEBHOOK_SIGNATURE_FAILURES_TOTAL, "provider_kind" => kind.as_str(), "reason" => reason)
+        .increment(1);
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReportError {
     #[error("the report is neither JSON nor a form with {0}")]
@@ -85,6 +124,24 @@ pub fn parse_twilio(body: &[u8]) -> Result<Report, ReportError> {
         status: map_twilio_status(&raw),
         provider_message_id: id,
         raw_status: raw,
+    })
+}
+
+/// Parses a Vonage SMS delivery receipt: a JSON or form body, or (GET) the query string.
+pub fn parse_vonage(body: &[u8]) -> Result<Report, ReportError> {
+    let fields = fields(body);
+    let id = fields("messageId")
+        .or_else(|| fields("message-id"))
+        .ok_or(ReportError::Unreadable("messageId"))?;
+    let raw = fields("status").ok_or(ReportError::Unreadable("status"))?;
+    let raw_status = match fields("err-code").filter(|c| c != "0") {
+        Some(code) => format!("{raw} (err-code {code})"),
+        None => raw.clone(),
+    };
+    Ok(Report {
+        status: map_vonage_status(&raw),
+        provider_message_id: id,
+        raw_status,
     })
 }
 
@@ -195,6 +252,36 @@ mod tests {
         }
         assert_eq!(map_d7_status("read"), Some(DeliveryStatus::Delivered));
         assert_eq!(map_d7_status("sent"), Some(DeliveryStatus::Sent));
+    }
+
+    #[test]
+    fn vonage_receipts_as_query_form_or_json() {
+        let q = parse_vonage(b"msisdn=447700900000&to=idgate&messageId=0A00000123ABCDEF&status=delivered&err-code=0&scts=2001011400&message-timestamp=2020-01-01%2012%3A00%3A00").unwrap();
+        assert_eq!(
+            (
+                q.provider_message_id.as_str(),
+                q.status,
+                q.raw_status.as_str()
+            ),
+            (
+                "0A00000123ABCDEF",
+                Some(DeliveryStatus::Delivered),
+                "delivered"
+            )
+        );
+        let j = parse_vonage(br#"{"messageId":"m2","status":"rejected","err-code":"6"}"#).unwrap();
+        assert_eq!(j.status, Some(DeliveryStatus::Undelivered));
+        assert_eq!(j.raw_status, "rejected (err-code 6)");
+        for (raw, st) in [
+            ("accepted", Some(DeliveryStatus::Sent)),
+            ("buffered", Some(DeliveryStatus::Sent)),
+            ("expired", Some(DeliveryStatus::Undelivered)),
+            ("failed", Some(DeliveryStatus::Undelivered)),
+            ("unknown", None),
+        ] {
+            assert_eq!(map_vonage_status(raw), st, "{raw}");
+        }
+        assert!(parse_vonage(b"status=delivered").is_err());
     }
 
     #[test]

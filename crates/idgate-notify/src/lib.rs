@@ -9,6 +9,10 @@
 //! - [`providers`]: the provider kinds (`custom`, `d7-sms`, `d7-whatsapp`, `twilio`,
 //!   `vonage`, `dev-outbox`): save-time validation and the senders.
 //! - [`secrets`]: a provider's write-only secrets, sealed under the master secret.
+//! - [`signatures`]: inbound webhook signatures (Twilio, Vonage) and Standard Webhooks
+//!   signing of custom providers' requests.
+//! - [`scrub`]: removes configured secrets and every written form of the number from
+//!   gateway text before it is stored or logged.
 //! - [`http_client`]: the one outbound client (no redirects, bounded reads).
 //! - [`retry`]: attempt timeouts, backoff and the delivery deadline.
 //! - [`registry`]: the configured providers per channel, built and briefly cached.
@@ -32,7 +36,9 @@ pub mod provider;
 pub mod providers;
 pub mod registry;
 pub mod retry;
+pub mod scrub;
 pub mod secrets;
+pub mod signatures;
 
 pub use message_template::{
     DEFAULT_LOCALE, DEFAULT_SMS_TEXT, DEFAULT_WHATSAPP_TEXT, Encoding, MessageContext,

@@ -99,8 +99,9 @@ pub struct SendReceipt {
 }
 
 /// Why a message was not accepted. `reason` is shown to operators and logged, so it never
-/// holds the code or the full number: build it with [`SendError::scrubbed`] whenever it
-/// includes text from a gateway (gateways echo requests back in their errors).
+/// holds the code, the number or a secret: build it with [`SendError::scrubbed`] whenever
+/// it includes text from a gateway (gateways echo requests back in their errors); the
+/// dispatcher scrubs the provider's secrets out of it before it is stored or logged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}")]
 pub struct SendError {
@@ -161,10 +162,11 @@ impl SendError {
         self
     }
 
-    /// Removes the code and the full number (with or without `+`) from the reason and caps
-    /// its length.
+    /// Removes the code and the number (any written form) from the reason. The
+    /// dispatcher then removes the provider's secrets and caps the length (capping here
+    /// could cut a secret in two and leave half of it).
     pub fn scrubbed(mut self, msg: &OutgoingMessage) -> Self {
-        self.reason = scrub(&self.reason, msg);
+        self.reason = crate::scrub::scrub_number_and_code(&self.reason, msg);
         self
     }
 }
@@ -174,20 +176,11 @@ pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 425 | 429) || (500..=599).contains(&status)
 }
 
-/// `text` without the message's code or full number, at most [`MAX_REASON_CHARS`] long.
+/// `text` without the message's code or its number in any written form, at most
+/// [`MAX_REASON_CHARS`] long. The dispatcher also removes the provider's secrets
+/// ([`crate::scrub::Scrubber`]).
 pub fn scrub(text: &str, msg: &OutgoingMessage) -> String {
-    let full = msg.to.as_str();
-    let masked = msg.to.masked();
-    // The number first: a short code could otherwise cut a number into unmatchable pieces.
-    let mut out = text.replace(full, &masked);
-    if let Some(digits) = full.strip_prefix('+') {
-        out = out.replace(digits, &masked);
-    }
-    out = redact_code(&out, msg.code.expose_secret());
-    if out.chars().count() > MAX_REASON_CHARS {
-        out = out.chars().take(MAX_REASON_CHARS).collect::<String>() + "…";
-    }
-    out
+    crate::scrub::Scrubber::default().scrub(text, msg)
 }
 
 /// A configured sender.
@@ -324,8 +317,8 @@ mod tests {
             e.reason,
             "invalid recipient +9477•••••67 (+9477•••••67) for text 'Your code is ••••••.'"
         );
-        let long = SendError::permanent("x".repeat(1000)).scrubbed(&m);
-        assert_eq!(long.reason.chars().count(), MAX_REASON_CHARS + 1);
+        let long = scrub(&"x".repeat(1000), &m);
+        assert_eq!(long.chars().count(), MAX_REASON_CHARS + 1);
         assert_eq!(e.to_string(), e.reason);
     }
 

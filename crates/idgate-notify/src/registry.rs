@@ -9,14 +9,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use idgate_core::crypto::{Keys, ct_eq};
+use idgate_core::crypto::Keys;
 use idgate_core::otp::Channel;
 use idgate_core::provider_config::{ProviderKind, ProviderRecord};
 use idgate_core::store::{Store, StoreError};
 
 use crate::outbox::{DevOutboxProvider, SharedOutbox};
 use crate::provider::Provider;
-use crate::providers::{BuildContext, ProviderSpec, build};
+use crate::providers::{BuildContext, ProviderSpec, build, echoable_secrets};
+use crate::scrub::Scrubber;
 use crate::secrets::{ProviderSecrets, WEBHOOK_SECRET};
 
 /// How long a channel's provider list is reused.
@@ -31,6 +32,8 @@ pub struct Configured {
     /// Overrides the policy's attempt timeout.
     pub timeout: Option<Duration>,
     pub provider: Arc<dyn Provider>,
+    /// Removes this provider's secrets (and the number, the code) from gateway text.
+    pub scrubber: Arc<Scrubber>,
 }
 
 type Cached = (Instant, Arc<Vec<Arc<Configured>>>);
@@ -117,6 +120,7 @@ impl Registry {
                 kind: ProviderKind::DevOutbox,
                 timeout: None,
                 provider: Arc::new(DevOutboxProvider::new(outbox.clone())),
+                scrubber: Arc::default(),
             }));
         }
         let list = Arc::new(list);
@@ -141,6 +145,7 @@ impl Registry {
         let (spec, _) = ProviderSpec::validate(row.kind, row.channel, &row.settings, &secrets)
             .map_err(|e| e.to_string())?;
         let timeout = spec.timeout();
+        let scrubber = Arc::new(Scrubber::new(echoable_secrets(&spec, &secrets)));
         let report_url = self.report_url(row, &secrets);
         let ctx = BuildContext {
             client: self.client.clone(),
@@ -154,10 +159,12 @@ impl Registry {
             kind: row.kind,
             timeout,
             provider,
+            scrubber,
         })
     }
 
-    fn secrets(&self, row: &ProviderRecord) -> Result<ProviderSecrets, String> {
+    /// A row's secrets, decrypted (the webhooks check signatures with them).
+    pub fn secrets(&self, row: &ProviderRecord) -> Result<ProviderSecrets, String> {
         let keys = self
             .keys
             .as_ref()
@@ -171,15 +178,5 @@ impl Registry {
         let issuer = self.issuer.as_ref()?;
         let secret = secrets.get(WEBHOOK_SECRET)?;
         Some(format!("{issuer}/hooks/d7/{}/{secret}", row.id))
-    }
-
-    /// Whether `presented` is the provider's webhook secret (constant time).
-    pub fn webhook_secret_matches(&self, row: &ProviderRecord, presented: &str) -> bool {
-        match self.secrets(row) {
-            Ok(s) => s
-                .get(WEBHOOK_SECRET)
-                .is_some_and(|w| ct_eq(w.as_bytes(), presented.as_bytes())),
-            Err(_) => false,
-        }
     }
 }

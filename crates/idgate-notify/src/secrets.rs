@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 /// The name under which the webhook secret is kept.
 pub const WEBHOOK_SECRET: &str = "webhook_secret";
 
+/// A custom provider's Standard Webhooks secret (`whsec_…`), for `sign_requests`.
+pub const SIGNING_SECRET: &str = "signing_secret";
+
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ProviderSecrets(BTreeMap<String, String>);
@@ -52,6 +55,17 @@ impl ProviderSecrets {
             self.set(WEBHOOK_SECRET, random_token(24)?);
         }
         Ok(())
+    }
+
+    /// Adds a fresh signing secret unless one exists; returns it when it was generated
+    /// (to be shown once).
+    pub fn ensure_signing_secret(&mut self) -> Result<Option<String>, CryptoError> {
+        if self.get(SIGNING_SECRET).is_some() {
+            return Ok(None);
+        }
+        let fresh = crate::signatures::new_signing_secret()?;
+        self.set(SIGNING_SECRET, fresh.clone());
+        Ok(Some(fresh))
     }
 
     pub fn seal(&self, keys: &Keys, provider_id: &str) -> Result<Vec<u8>, CryptoError> {

@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use idgate_core::notifier::DeliveryError;
 use idgate_core::otp::test_numbers::TestNumberError;
 use idgate_core::otp::{OtpError, VerificationStatus};
 use idgate_core::store::StoreError;
@@ -219,14 +220,31 @@ impl From<OtpError> for ApiError {
             ),
             OtpError::Delivery(d) => {
                 tracing::warn!(error = %d, "delivery failed");
-                ApiError::new(
-                    StatusCode::BAD_GATEWAY,
-                    "delivery_failed",
-                    "The code could not be sent",
-                    format!(
-                        "{d}; the verification is marked failed — try again later or another channel"
+                match d {
+                    // The gateways' own text stays with admins (message log); the caller
+                    // gets a fixed text and the message id to ask them with.
+                    DeliveryError::AllFailed {
+                        channel,
+                        message_id,
+                        ..
+                    } => ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        "delivery_failed",
+                        "The code could not be sent",
+                        format!(
+                            "no provider could send the {channel} message {message_id}; the verification is marked failed — try again later or another channel (an administrator sees each provider's answer in the message log)"
+                        ),
+                    )
+                    .with_extra(json!({"message_id": message_id})),
+                    other => ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        "delivery_failed",
+                        "The code could not be sent",
+                        format!(
+                            "{other}; the verification is marked failed — try again later or another channel"
+                        ),
                     ),
-                )
+                }
             }
             OtpError::Store(e) => e.into(),
             OtpError::Crypto(e) => {

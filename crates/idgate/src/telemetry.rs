@@ -18,6 +18,7 @@ pub fn describe() {
     idgate_core::limits::describe_metrics();
     idgate_core::login::describe_metrics();
     idgate_notify::dispatcher::describe_metrics();
+    idgate_notify::dlr::describe_metrics();
 }
 
 #[cfg(test)]
@@ -38,6 +39,7 @@ mod tests {
             "idgate_send_budget_tripped_total",
             "idgate_account_lockouts_total",
             "idgate_codes_sent_total",
+            "idgate_webhook_signature_failures_total",
         ] {
             assert!(out.contains(&format!("# HELP {name} ")), "{name}:\n{out}");
             assert!(
@@ -54,6 +56,8 @@ mod tests {
             "idgate_account_lockouts_total 0",
             r#"idgate_codes_sent_total{channel="sms",provider="d7-sms",outcome="failed"} 0"#,
             r#"idgate_codes_sent_total{channel="whatsapp",provider="d7-whatsapp",outcome="sent"} 0"#,
+            r#"idgate_webhook_signature_failures_total{provider_kind="twilio",reason="missing"} 0"#,
+            r#"idgate_webhook_signature_failures_total{provider_kind="vonage",reason="bad"} 0"#,
         ] {
             assert!(out.contains(series), "{series}:\n{out}");
         }

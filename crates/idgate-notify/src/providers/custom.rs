@@ -13,7 +13,8 @@ use crate::payload_template::{
     parse_headers,
 };
 use crate::provider::{OutgoingMessage, Provider, SendError, SendReceipt};
-use crate::secrets::ProviderSecrets;
+use crate::secrets::{ProviderSecrets, SIGNING_SECRET};
+use crate::signatures::{self, StandardWebhookSigner};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Method {
@@ -68,6 +69,10 @@ pub struct CustomSettings {
     pub message_id_pointer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// Sign every request the Standard Webhooks way (`webhook-id`, `webhook-timestamp`,
+    /// `webhook-signature`) with `secrets.signing_secret` (generated when not given).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sign_requests: bool,
 }
 
 impl CustomSettings {
@@ -134,6 +139,10 @@ impl CustomSettings {
             ));
         }
         headers(secrets)?;
+        if let Some(secret) = secrets.get(SIGNING_SECRET) {
+            signatures::signing_key(secret)
+                .map_err(|e| FieldError::new("secrets.signing_secret", e))?;
+        }
         self.timeout_ms = check_timeout(self.timeout_ms)?;
         Ok(self)
     }
@@ -172,6 +181,7 @@ pub struct CustomProvider {
     url: UrlTemplate,
     template: Option<PayloadTemplate>,
     headers: Vec<(String, String)>,
+    signer: Option<StandardWebhookSigner>,
     client: reqwest::Client,
 }
 
@@ -190,9 +200,24 @@ impl CustomProvider {
             .map(|t| PayloadTemplate::parse(t, settings.content_type))
             .transpose()
             .map_err(|e| FieldError::new("settings.payload_template", e.to_string()))?;
+        let signer = if settings.sign_requests {
+            let secret = secrets.get(SIGNING_SECRET).ok_or_else(|| {
+                FieldError::new(
+                    "secrets.signing_secret",
+                    "sign_requests is on but no signing secret is stored; save the provider again to have one generated",
+                )
+            })?;
+            Some(
+                StandardWebhookSigner::new(secret)
+                    .map_err(|e| FieldError::new("secrets.signing_secret", e))?,
+            )
+        } else {
+            None
+        };
         Ok(Self {
             name: name.to_string(),
             headers: headers(secrets)?,
+            signer,
             settings,
             url,
             template,
@@ -269,7 +294,24 @@ impl Provider for CustomProvider {
     }
 
     async fn send(&self, msg: &OutgoingMessage) -> Result<SendReceipt, SendError> {
-        let answer = http_client::send(&self.client, self.request(msg)).await?;
+        let mut req = self.request(msg);
+        if let Some(signer) = &self.signer {
+            let body = match &req.body {
+                Body::None => "",
+                Body::Json(b) | Body::Form(b) => b.as_str(),
+            };
+            // The gateway compares the timestamp with its own clock: wall time, not
+            // the server's (test-movable) clock.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+                .unwrap_or_default();
+            let signed = signer.headers(now, body.as_bytes()).map_err(|_| {
+                SendError::retryable("the request could not be signed (no randomness)")
+            })?;
+            req.headers.extend(signed);
+        }
+        let answer = http_client::send(&self.client, req).await?;
         let json = answer.json();
         if answer.is_success() {
             return match self.message_id(json.as_ref()) {

@@ -59,10 +59,10 @@ impl FieldError {
 /// The secret names a kind accepts, and which of them it needs.
 pub fn secret_fields(kind: ProviderKind) -> (&'static [&'static str], &'static [&'static str]) {
     match kind {
-        ProviderKind::Custom => (&["headers"], &[]),
+        ProviderKind::Custom => (&["headers", "signing_secret"], &[]),
         ProviderKind::D7Sms | ProviderKind::D7Whatsapp => (&["api_token"], &["api_token"]),
         ProviderKind::Twilio => (&["auth_token"], &["auth_token"]),
-        ProviderKind::Vonage => (&["api_secret"], &["api_secret"]),
+        ProviderKind::Vonage => (&["api_secret", "signature_secret"], &["api_secret"]),
         ProviderKind::DevOutbox => (&[], &[]),
     }
 }
@@ -172,6 +172,12 @@ impl ProviderSpec {
         ms.map(Duration::from_millis)
     }
 
+    /// Whether this provider signs its requests and so needs a signing secret (which the
+    /// API generates when none is given).
+    pub fn signs_requests(&self) -> bool {
+        matches!(self, Self::Custom(s) if s.sign_requests)
+    }
+
     /// Whether the kind sends delivery reports to idgate's D7 webhook.
     pub fn uses_d7_webhook(&self) -> bool {
         matches!(self, Self::D7Sms(_) | Self::D7Whatsapp(_) | Self::Custom(_))
@@ -229,6 +235,7 @@ pub fn build(
             name,
             s,
             token("api_secret")?,
+            ctx.report_url.clone(),
             ctx.client.clone(),
         )),
         ProviderSpec::DevOutbox => {
@@ -241,6 +248,34 @@ pub fn build(
             Arc::new(DevOutboxProvider::new(outbox).with_name(name))
         }
     })
+}
+
+/// Every secret value a provider's gateway may echo back: its secrets (the webhook secret
+/// included: it is in the report URL), each header value, Twilio's HTTP Basic
+/// credentials as sent, Vonage's API key. The dispatcher scrubs them out of gateway text.
+pub fn echoable_secrets(spec: &ProviderSpec, secrets: &ProviderSecrets) -> Vec<String> {
+    use base64::Engine;
+    let mut out: Vec<String> = secrets
+        .names()
+        .filter_map(|n| secrets.get(n))
+        .map(str::to_string)
+        .collect();
+    if let Ok(headers) = custom::headers(secrets) {
+        out.extend(headers.into_iter().map(|(_, v)| v));
+    }
+    match spec {
+        ProviderSpec::Twilio(s) => {
+            if let Some(token) = secrets.get("auth_token") {
+                out.push(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(format!("{}:{token}", s.account_sid)),
+                );
+            }
+        }
+        ProviderSpec::Vonage(s) => out.push(s.api_key.clone()),
+        _ => {}
+    }
+    out
 }
 
 /// The names (never the values) of a custom provider's headers, for the API.

@@ -1,5 +1,8 @@
 //! `vonage`: Vonage's (Nexmo's) SMS API. It answers 200 even for refusals: the verdict is
 //! the per-message `status` (`"0"` = accepted, `"1"` = throttled, anything else refused).
+//! Each message names idgate's delivery-receipt webhook in `callback`
+//! (`/hooks/vonage/<id>/<secret>`); the receipt's `messageId` is the `message-id` kept
+//! from the answer.
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -42,6 +45,7 @@ pub struct VonageProvider {
     name: String,
     settings: VonageSettings,
     secret: SecretString,
+    callback: Option<String>,
     client: reqwest::Client,
 }
 
@@ -50,12 +54,16 @@ impl VonageProvider {
         name: &str,
         settings: VonageSettings,
         secret: SecretString,
+        report_url: Option<String>,
         client: reqwest::Client,
     ) -> Self {
+        // The D7-style report URL is rewritten to the Vonage hook of the same provider.
+        let callback = report_url.map(|u| u.replacen("/hooks/d7/", "/hooks/vonage/", 1));
         Self {
             name: name.to_string(),
             settings,
             secret,
+            callback,
             client,
         }
     }
@@ -81,6 +89,9 @@ impl Provider for VonageProvider {
             form.append_pair("to", msg.to.as_str().trim_start_matches('+'));
             form.append_pair("text", &msg.text);
             form.append_pair("client-ref", &msg.message_id);
+            if let Some(cb) = &self.callback {
+                form.append_pair("callback", cb);
+            }
             if segments(&msg.text).encoding == Encoding::Ucs2 {
                 form.append_pair("type", "unicode");
             }

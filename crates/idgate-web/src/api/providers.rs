@@ -161,6 +161,7 @@ pub fn report_url(
 ) -> Option<String> {
     let hook = match p.kind {
         ProviderKind::Twilio => "twilio",
+        ProviderKind::Vonage => "vonage",
         ProviderKind::D7Sms | ProviderKind::D7Whatsapp | ProviderKind::Custom => "d7",
         _ => return None,
     };
@@ -221,13 +222,39 @@ fn merge_secrets(
     Ok(())
 }
 
+/// A provider as saved, with what an answer may show once.
+pub struct Saved {
+    pub record: ProviderRecord,
+    pub secrets: ProviderSecrets,
+    /// The signing secret idgate generated in this save (`sign_requests` on and none
+    /// given): shown in this answer only, never readable afterwards.
+    pub generated_signing_secret: Option<String>,
+}
+
+/// Generates what the spec needs and the caller did not give (the signing secret).
+fn generate_secrets(
+    spec: &ProviderSpec,
+    secrets: &mut ProviderSecrets,
+) -> ApiResult<Option<String>> {
+    secrets
+        .ensure_webhook_secret()
+        .map_err(|_| ApiError::internal())?;
+    if spec.signs_requests() {
+        secrets
+            .ensure_signing_secret()
+            .map_err(|_| ApiError::internal())
+    } else {
+        Ok(None)
+    }
+}
+
 /// Validates and stores a new provider; shared with the WSO2-compatible API.
 pub async fn create_provider(
     state: &AppState,
     admin: &Admin,
     channel: Channel,
     body: ProviderBody,
-) -> ApiResult<(ProviderRecord, ProviderSecrets)> {
+) -> ApiResult<Saved> {
     let name = check_name(body.name.as_deref().unwrap_or(""))?;
     let kind_text = body
         .kind
@@ -244,7 +271,7 @@ pub async fn create_provider(
     })?;
     let mut secrets = ProviderSecrets::default();
     merge_secrets(&mut secrets, body.secrets)?;
-    let (_, settings) = ProviderSpec::validate(
+    let (spec, settings) = ProviderSpec::validate(
         kind,
         channel,
         body.settings.as_ref().unwrap_or(&Value::Null),
@@ -257,9 +284,7 @@ pub async fn create_provider(
             "the dev outbox is not enabled on this server (dev_outbox.enabled)",
         ));
     }
-    secrets
-        .ensure_webhook_secret()
-        .map_err(|_| ApiError::internal())?;
+    let generated_signing_secret = generate_secrets(&spec, &mut secrets)?;
     let id = idgate_core::new_id();
     let existing = state.store.list_providers(Some(channel)).await?;
     let position = body
@@ -290,7 +315,11 @@ pub async fn create_provider(
         json!({"before": null, "after": view(state, &record)}),
     )
     .await;
-    Ok((record, secrets))
+    Ok(Saved {
+        record,
+        secrets,
+        generated_signing_secret,
+    })
 }
 
 #[utoipa::path(post, path = "/api/v1/channels/{channel}/providers", tag = "providers", params(("channel" = String, Path)), request_body(content = Object, description = "`{name, kind, enabled?, position?, settings, secrets}`; secrets are write-only"), responses((status = 201, body = Object), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
@@ -301,11 +330,14 @@ async fn create(
     ApiJson(body): ApiJson<ProviderBody>,
 ) -> ApiResult<impl IntoResponse> {
     let channel = channel_param(&channel)?;
-    let (record, secrets) = create_provider(&state, &admin, channel, body).await?;
-    let mut v = view(&state, &record);
+    let saved = create_provider(&state, &admin, channel, body).await?;
+    let mut v = view(&state, &saved.record);
     // Shown once: the delivery-report URL holds the webhook secret.
-    if let Some(url) = report_url(&state, &record, &secrets) {
+    if let Some(url) = report_url(&state, &saved.record, &saved.secrets) {
         v["report_url"] = json!(url);
+    }
+    if let Some(secret) = saved.generated_signing_secret {
+        v["signing_secret"] = json!(secret);
     }
     Ok((StatusCode::CREATED, Json(v)))
 }
@@ -316,7 +348,7 @@ pub async fn update_provider(
     admin: &Admin,
     before: ProviderRecord,
     body: ProviderBody,
-) -> ApiResult<ProviderRecord> {
+) -> ApiResult<Saved> {
     if let Some(k) = &body.kind
         && k != before.kind.as_str()
     {
@@ -334,11 +366,10 @@ pub async fn update_provider(
         })?;
     merge_secrets(&mut secrets, body.secrets)?;
     let settings_in = body.settings.unwrap_or_else(|| before.settings.clone());
-    let (_, settings) = ProviderSpec::validate(before.kind, before.channel, &settings_in, &secrets)
-        .map_err(field_error)?;
-    secrets
-        .ensure_webhook_secret()
-        .map_err(|_| ApiError::internal())?;
+    let (spec, settings) =
+        ProviderSpec::validate(before.kind, before.channel, &settings_in, &secrets)
+            .map_err(field_error)?;
+    let generated_signing_secret = generate_secrets(&spec, &mut secrets)?;
     let after = ProviderRecord {
         name: match body.name {
             Some(n) => check_name(&n)?,
@@ -363,7 +394,11 @@ pub async fn update_provider(
         json!({"before": view(state, &before), "after": view(state, &after)}),
     )
     .await;
-    Ok(after)
+    Ok(Saved {
+        record: after,
+        secrets,
+        generated_signing_secret,
+    })
 }
 
 #[utoipa::path(put, path = "/api/v1/channels/{channel}/providers/{id}", tag = "providers", params(("channel" = String, Path), ("id" = String, Path)), request_body(content = Object), responses((status = 200, body = Object), (status = 422, body = crate::openapi::Problem)), security(("admin_token" = [])))]
@@ -375,8 +410,12 @@ async fn update(
 ) -> ApiResult<impl IntoResponse> {
     let channel = channel_param(&channel)?;
     let before = load(&state, channel, &id).await?;
-    let after = update_provider(&state, &admin, before, body).await?;
-    Ok(Json(view(&state, &after)))
+    let saved = update_provider(&state, &admin, before, body).await?;
+    let mut v = view(&state, &saved.record);
+    if let Some(secret) = saved.generated_signing_secret {
+        v["signing_secret"] = json!(secret);
+    }
+    Ok(Json(v))
 }
 
 /// Deletes a provider; shared with the WSO2-compatible API.

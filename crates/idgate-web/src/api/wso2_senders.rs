@@ -215,7 +215,9 @@ async fn create(
 ) -> ApiResult<impl IntoResponse> {
     let name = s.name.clone().unwrap_or_else(|| "SMSPublisher".into());
     let body = to_body(s, name)?;
-    let (record, _) = create_provider(&state, &admin, Channel::Sms, body).await?;
+    let record = create_provider(&state, &admin, Channel::Sms, body)
+        .await?
+        .record;
     Ok((StatusCode::CREATED, Json(to_wso2(&record))))
 }
 
@@ -226,6 +228,9 @@ async fn read(
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(to_wso2(&find(&state, &name).await?)))
 }
+
+/// Provider settings without a WSO2 sender field.
+const IDGATE_ONLY_SETTINGS: [&str; 3] = ["sign_requests", "message_id_pointer", "timeout_ms"];
 
 async fn update(
     State(state): State<AppState>,
@@ -241,8 +246,17 @@ async fn update(
         ));
     }
     let new_name = s.name.clone().unwrap_or_else(|| name.clone());
-    let body = to_body(s, new_name)?;
-    let after = update_provider(&state, &admin, before, body).await?;
+    let mut body = to_body(s, new_name)?;
+    // Settings WSO2's shape has no word for are kept, not dropped by a WSO2 script.
+    if let (Some(Value::Object(new)), Some(old)) = (&mut body.settings, before.settings.as_object())
+    {
+        for key in IDGATE_ONLY_SETTINGS {
+            if let (false, Some(v)) = (new.contains_key(key), old.get(key)) {
+                new.insert(key.to_string(), v.clone());
+            }
+        }
+    }
+    let after = update_provider(&state, &admin, before, body).await?.record;
     Ok(Json(to_wso2(&after)))
 }
 

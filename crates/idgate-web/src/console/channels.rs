@@ -12,7 +12,8 @@ use idgate_core::provider_config::{ProviderKind, ProviderRecord};
 use serde_json::{Map, Value, json};
 
 use crate::api::providers::{
-    ProviderBody, SecretInput, create_provider, delete_provider, report_url, update_provider, view,
+    ProviderBody, Saved, SecretInput, create_provider, delete_provider, report_url,
+    update_provider, view,
 };
 use crate::console::views::{Cell, Field, Form as FormView, Panel, Table, html};
 use crate::console::{checked, field_error, guard, guard_post, page, raw, see_other, val};
@@ -110,6 +111,19 @@ fn provider_form(
                 .value(s(&settings, "message_id_pointer"))
                 .hint("e.g. /request_id"),
             );
+            fields.push(
+                Field::new(
+                    "sign_requests",
+                    "Sign requests (Standard Webhooks)",
+                    "checkbox",
+                )
+                .checked(settings["sign_requests"] == json!(true)),
+            );
+            fields.push(
+                Field::new("signing_secret", "Signing secret (optional)", "password")
+                    .secret(set("signing_secret"))
+                    .hint("whsec_… Leave empty to have one generated (shown once after saving). Write-only."),
+            );
         }
         ProviderKind::D7Sms | ProviderKind::D7Whatsapp => {
             fields.push(
@@ -170,6 +184,11 @@ fn provider_form(
             fields
                 .push(Field::new("api_secret", "API secret", "password").secret(set("api_secret")));
             fields.push(Field::new("from", "From (sender)", "text").value(s(&settings, "from")));
+            fields.push(
+                Field::new("signature_secret", "Signature secret (optional)", "password")
+                    .secret(set("signature_secret"))
+                    .hint("Vonage's signature secret (dashboard settings): delivery receipts must then carry Vonage's signed JWT. Write-only."),
+            );
         }
         ProviderKind::DevOutbox => {}
     }
@@ -435,6 +454,7 @@ fn body_of(kind: ProviderKind, form: &HashMap<String, String>) -> Result<Provide
             put("payload_template", raw(form, "payload_template"));
             put("message_id_pointer", val(form, "message_id_pointer"));
             secret("headers");
+            secret("signing_secret");
         }
         ProviderKind::D7Sms => {
             put("originator", val(form, "originator"));
@@ -461,8 +481,12 @@ fn body_of(kind: ProviderKind, form: &HashMap<String, String>) -> Result<Provide
             put("from", val(form, "from"));
             put("base_url", val(form, "base_url"));
             secret("api_secret");
+            secret("signature_secret");
         }
         ProviderKind::DevOutbox => {}
+    }
+    if kind == ProviderKind::Custom && checked(form, "sign_requests") {
+        settings.insert("sign_requests".into(), json!(true));
     }
     let t = val(form, "timeout_ms");
     if !t.is_empty() {
@@ -522,21 +546,14 @@ pub async fn save(
         Ok(body) => match &existing {
             Some(p) => update_provider(&state, &admin, p.clone(), body)
                 .await
-                .map(|p| (p.id, None)),
+                .map(|saved| (saved.record.id.clone(), shown_once(&state, &saved, false))),
             None => create_provider(&state, &admin, channel, body)
                 .await
-                .map(|(p, secrets)| {
-                    // A custom gateway must be told where to post delivery reports (D7
-                    // and Twilio providers pass it with every message themselves).
-                    let url = (kind == ProviderKind::Custom)
-                        .then(|| report_url(&state, &p, &secrets))
-                        .flatten();
-                    (p.id, url)
-                }),
+                .map(|saved| (saved.record.id.clone(), shown_once(&state, &saved, true))),
         },
     };
     match result {
-        Ok((id, Some(url))) => {
+        Ok((id, Some(text))) => {
             render(
                 &state,
                 &s,
@@ -545,13 +562,7 @@ pub async fn save(
                 Some(&id),
                 StatusCode::OK,
                 Ctx {
-                    notice: Some((
-                        "info",
-                        format!(
-                            "Saved. If your gateway can post D7-style delivery reports, give it \
-                             this URL: {url} — shown only now, as it holds the webhook secret."
-                        ),
-                    )),
+                    notice: Some(("info", text)),
                     form: None,
                     test: None,
                     test_form: None,
@@ -598,6 +609,32 @@ pub async fn save(
             .await
         }
     }
+}
+
+/// The save notice for what is shown only once: a new custom provider's report URL (it
+/// holds the webhook secret; D7, Twilio and Vonage providers pass it with every message
+/// themselves) and a signing secret idgate generated in this save.
+fn shown_once(state: &AppState, saved: &Saved, created: bool) -> Option<String> {
+    let url = (created && saved.record.kind == ProviderKind::Custom)
+        .then(|| report_url(state, &saved.record, &saved.secrets))
+        .flatten();
+    let mut parts = Vec::new();
+    if let Some(url) = url {
+        parts.push(format!(
+            "If your gateway can post D7-style delivery reports, give it this URL: {url}"
+        ));
+    }
+    if let Some(secret) = &saved.generated_signing_secret {
+        parts.push(format!(
+            "Requests are signed (Standard Webhooks); give your gateway this signing secret: {secret}"
+        ));
+    }
+    (!parts.is_empty()).then(|| {
+        format!(
+            "Saved. {} — shown only now: idgate never shows it again.",
+            parts.join(". ")
+        )
+    })
 }
 
 pub async fn delete(

@@ -179,18 +179,24 @@ pub async fn console_sign_in(
     b.follow(done).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn console_admin_signs_in_configures_and_creates() {
-    let s = crate::oidc::server().await;
-    let api = Api::new(&s).await;
+/// Creates the admin `root` (mobile +14155550101) and signs them in at /console; returns
+/// the browser and the page the sign-in leads to.
+pub async fn admin_in_console(s: &TestServer, api: &Api<'_>) -> (Browser, Page) {
     let admin_mobile = "+14155550101";
     let a = api
         .post("/api/v1/users", json!({"username": "root", "password": "correct horse battery", "mobile": admin_mobile, "mobile_verified": true, "is_admin": true}))
         .await;
     assert_eq!(a.status, 201, "{}", a.text);
+    let mut b = Browser::new(s);
+    let overview = console_sign_in(s, &mut b, "root", "correct horse battery", admin_mobile).await;
+    (b, overview)
+}
 
-    let mut b = Browser::new(&s);
-    let overview = console_sign_in(&s, &mut b, "root", "correct horse battery", admin_mobile).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_admin_signs_in_configures_and_creates() {
+    let s = crate::oidc::server().await;
+    let api = Api::new(&s).await;
+    let (mut b, overview) = admin_in_console(&s, &api).await;
     assert_eq!(overview.status, 200, "{}", overview.body);
     assert!(overview.body.contains("Overview") && overview.body.contains("Sign-ins (24 h)"));
     assert!(overview.body.contains("Delivery success rate per provider"));

@@ -401,6 +401,10 @@ async fn vonage(State(g): State<FakeGateway>, headers: HeaderMap, body: Bytes) -
         json!({"message-count": "1", "messages": [{"status": "4", "error-text": "Bad Credentials"}]})
     } else if get("to").is_empty() || get("text").is_empty() || get("to").starts_with('+') {
         json!({"message-count": "1", "messages": [{"status": "2", "error-text": "Missing to"}]})
+    } else if !(get("callback").is_empty()
+        || url::Url::parse(&get("callback")).is_ok_and(|u| matches!(u.scheme(), "http" | "https")))
+    {
+        json!({"message-count": "1", "messages": [{"status": "2", "error-text": "Invalid callback"}]})
     } else {
         json!({"message-count": "1", "messages": [{"to": get("to"), "message-id": g.next_id(), "status": "0"}]})
     };

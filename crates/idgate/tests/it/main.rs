@@ -33,3 +33,4 @@ mod secrets;
 mod signin_channels;
 mod test_numbers;
 mod verify;
+mod webhooks;
