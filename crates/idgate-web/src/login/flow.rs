@@ -133,14 +133,7 @@ pub async fn send(
 ) -> Result<(), Response> {
     let t = ctx.t;
     if ctx.journey.codes_issued >= MAX_CODES_PER_JOURNEY {
-        return Err(render::message(
-            ctx,
-            StatusCode::TOO_MANY_REQUESTS,
-            t.error_title,
-            t.resend_limit.into(),
-            None,
-            Vec::new(),
-        ));
+        return Err(render::resend_limit(ctx));
     }
     let Some(channel) = factor.channel() else {
         return Err(server_error(&ctx.state, t));

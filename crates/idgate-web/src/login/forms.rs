@@ -356,14 +356,7 @@ pub async fn resend(
             render::code(&ctx, None, Some(msg), StatusCode::TOO_MANY_REQUESTS).await
         }
         Err(OtpError::Refused(r)) => throttle::refused(&ctx, &r),
-        Err(OtpError::ResendLimit(_)) => render::message(
-            &ctx,
-            StatusCode::TOO_MANY_REQUESTS,
-            t.error_title,
-            t.resend_limit.into(),
-            None,
-            Vec::new(),
-        ),
+        Err(OtpError::ResendLimit(_)) => render::resend_limit(&ctx),
         Err(OtpError::NotPending(_)) | Err(OtpError::NotFound) => {
             // The code is finished (expired, used up): a new one, to the same number.
             let to = match &pending.enrol_number {

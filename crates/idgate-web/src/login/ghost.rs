@@ -40,16 +40,8 @@ fn dead(ctx: &Ctx, policy: &OtpPolicy) -> Option<bool> {
 /// code limit, the per-address limit, the channel check and the per-number / per-user
 /// limits (counted under the typed username). A refusal writes nothing, like the real one.
 pub async fn send(ctx: &mut Ctx) -> Result<(), Response> {
-    let t = ctx.t;
     if ctx.journey.codes_issued >= MAX_CODES_PER_JOURNEY {
-        return Err(render::message(
-            ctx,
-            StatusCode::TOO_MANY_REQUESTS,
-            t.error_title,
-            t.resend_limit.into(),
-            None,
-            Vec::new(),
-        ));
+        return Err(render::resend_limit(ctx));
     }
     throttle::before_send(ctx).await?;
     ctx.journey.codes_issued += 1;
@@ -122,14 +114,7 @@ pub async fn resend(mut ctx: Ctx) -> Response {
         };
     }
     if ctx.journey.ghost_resends >= policy.max_resends {
-        return render::message(
-            &ctx,
-            StatusCode::TOO_MANY_REQUESTS,
-            t.error_title,
-            t.resend_limit.into(),
-            None,
-            Vec::new(),
-        );
+        return render::resend_limit(&ctx);
     }
     let wait = render::ghost_resend_wait(&ctx, &policy);
     if wait > 0 {

@@ -215,6 +215,20 @@ pub fn message(
     ))
 }
 
+/// "No more codes can be sent for this sign-in" (`429`): the journey's code limit or a
+/// verification's resend limit.
+pub fn resend_limit(ctx: &Ctx) -> Response {
+    let t = ctx.t;
+    message(
+        ctx,
+        StatusCode::TOO_MANY_REQUESTS,
+        t.error_title,
+        t.resend_limit.into(),
+        None,
+        Vec::new(),
+    )
+}
+
 /// "Account locked", saying until when.
 pub fn locked(ctx: &Ctx, user: &User) -> Response {
     let t = ctx.t;

@@ -8,7 +8,7 @@ use idgate_core::application::{FirstFactor, LoginFlow};
 use idgate_core::limits::Rate;
 
 use crate::harness::{TestServer, code_in};
-use crate::oidc::{Browser, Page, app_with, authorize_url, server, user};
+use crate::oidc::{Browser, Page, app_with, authorize_url, server, server_with, user};
 use crate::oidc_flows::PASSWORD;
 
 /// The page without the per-session CSRF token and the typed-back username.
@@ -85,15 +85,8 @@ fn passwordless() -> LoginFlow {
 
 /// A server whose issuer is its own address, with the production limits on (the
 /// per-address ones raised: every request comes from 127.0.0.1).
-pub async fn limited_server(adjust: impl FnOnce(&mut Config) + Send + 'static) -> TestServer {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    TestServer::start_with(move |c| {
-        c.server.listen = format!("127.0.0.1:{port}").parse().unwrap();
-        c.server.issuer = format!("http://127.0.0.1:{port}");
+pub async fn limited_server(adjust: impl FnOnce(&mut Config)) -> TestServer {
+    server_with(move |c| {
         c.limits.enabled = true;
         c.limits.sends_per_ip = Rate::new(10_000, 600);
         c.limits.wrong_codes_per_ip = Rate::new(10_000, 600);

@@ -20,6 +20,11 @@ pub const REDIRECT: &str = "http://127.0.0.1:9/cb";
 
 /// A server whose issuer is its own address (the RP checks the issuer it discovers).
 pub async fn server() -> TestServer {
+    server_with(|_| {}).await
+}
+
+/// [`server`], with more config of the test's own.
+pub async fn server_with(adjust: impl FnOnce(&mut idgate::config::Config)) -> TestServer {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -28,6 +33,7 @@ pub async fn server() -> TestServer {
     TestServer::start_with(move |c| {
         c.server.listen = format!("127.0.0.1:{port}").parse().unwrap();
         c.server.issuer = format!("http://127.0.0.1:{port}");
+        adjust(c);
     })
     .await
 }
