@@ -213,7 +213,7 @@ test('issue 6: an admin configures the guide\'s Custom provider, tests it, creat
       ]);
     }
     assert.deepEqual((await providerRows(page))[0],
-      { n: '1', name: 'SMSPublisher', kind: 'custom', state: 'enabled', secrets: 'headers: set' },
+      { n: '1', name: 'SMSPublisher', kind: 'custom', state: 'enabled', secrets: 'headers: set, signing_secret: not set' },
       'the Custom provider is first in the failover order');
     await shot(page, 'console-journey-04-sms-custom-saved');
 
